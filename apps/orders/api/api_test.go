@@ -1,0 +1,130 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orderflow/apps/orders/api"
+	"orderflow/apps/orders/order"
+	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/eventstest"
+	"orderflow/internal/platform/subscriber"
+	"orderflow/internal/platform/web"
+)
+
+const validBody = `{"customerId":"c-42","email":"ada@example.com","items":[{"sku":"SKU-1","quantity":2}],"payment":{"cardToken":"tok_visa"}}`
+
+func newServer(t *testing.T) http.Handler {
+	t.Helper()
+	log := logrus.New()
+	log.SetLevel(logrus.PanicLevel)
+	e := web.NewEngine(logrus.NewEntry(log))
+	var n atomic.Int64
+	svc := order.NewService(kvfake.New[order.Order](), kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
+		&eventstest.Publisher{}, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc)
+	return e
+}
+
+func call(h http.Handler, method, path, body string, headers map[string]string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestPlaceOrderAPI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+		wantField  string
+	}{
+		{name: "valid order", body: validBody, wantStatus: http.StatusCreated},
+		{name: "malformed JSON", body: `{"customerId":`, wantStatus: http.StatusBadRequest, wantField: "body"},
+		{name: "empty body", body: ``, wantStatus: http.StatusBadRequest, wantField: "body"},
+		{name: "unknown field", body: `{"customerId":"c","email":"a@b.co","items":[{"sku":"S","quantiy":1}],"payment":{"cardToken":"tok_visa"}}`,
+			wantStatus: http.StatusBadRequest, wantField: "quantiy"},
+		{name: "wrong type", body: `{"customerId":"c","email":"a@b.co","items":[{"sku":"S","quantity":"two"}],"payment":{"cardToken":"tok_visa"}}`,
+			wantStatus: http.StatusBadRequest, wantField: "items.quantity"},
+		{name: "business validation", body: `{"customerId":"c","email":"a@b.co","items":[],"payment":{"cardToken":"tok_visa"}}`,
+			wantStatus: http.StatusBadRequest, wantField: "items"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := call(newServer(t), http.MethodPost, "/v1/orders", tc.body, nil)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			if tc.wantField == "" {
+				assert.Equal(t, "/v1/orders/o-1", rec.Header().Get("Location"))
+				var v api.OrderView
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
+				assert.Equal(t, order.Pending, v.Status)
+				assert.NotContains(t, rec.Body.String(), "tok_visa", "the card token is never echoed")
+				return
+			}
+			assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
+			var p web.Problem
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+			assert.Equal(t, tc.wantField, p.Field)
+			assert.Equal(t, tc.wantStatus, p.Status)
+			assert.NotEmpty(t, p.RequestID)
+		})
+	}
+}
+
+func TestIdempotencyKeyAPI(t *testing.T) {
+	t.Parallel()
+	h := newServer(t)
+	key := map[string]string{"Idempotency-Key": "abc"}
+	first := call(h, http.MethodPost, "/v1/orders", validBody, key)
+	require.Equal(t, http.StatusCreated, first.Code)
+	replay := call(h, http.MethodPost, "/v1/orders", validBody, key)
+	assert.Equal(t, http.StatusOK, replay.Code)
+	assert.Equal(t, first.Header().Get("Location"), replay.Header().Get("Location"))
+	other := bytes.Replace([]byte(validBody), []byte(`"quantity":2`), []byte(`"quantity":3`), 1)
+	conflict := call(h, http.MethodPost, "/v1/orders", string(other), key)
+	assert.Equal(t, http.StatusConflict, conflict.Code)
+	assert.Contains(t, conflict.Body.String(), "Idempotency-Key")
+}
+
+func TestReadAndCancelAPI(t *testing.T) {
+	t.Parallel()
+	h := newServer(t)
+	require.Equal(t, http.StatusCreated, call(h, http.MethodPost, "/v1/orders", validBody, nil).Code)
+	tests := []struct {
+		name, method, path string
+		want               int
+	}{
+		{"get existing", http.MethodGet, "/v1/orders/o-1", http.StatusOK},
+		{"get unknown", http.MethodGet, "/v1/orders/nope", http.StatusNotFound},
+		{"list by customer", http.MethodGet, "/v1/orders?customerId=c-42", http.StatusOK},
+		{"list without customer", http.MethodGet, "/v1/orders", http.StatusBadRequest},
+		{"list with bad limit", http.MethodGet, "/v1/orders?customerId=c-42&limit=x", http.StatusBadRequest},
+		{"cancel pending", http.MethodPost, "/v1/orders/o-1/cancel", http.StatusAccepted},
+		{"cancel unknown", http.MethodPost, "/v1/orders/nope/cancel", http.StatusNotFound},
+		{"unknown route", http.MethodGet, "/v2/nothing", http.StatusNotFound},
+		{"wrong method", http.MethodDelete, "/v1/orders/o-1", http.StatusMethodNotAllowed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := call(h, tc.method, tc.path, "", nil)
+			assert.Equal(t, tc.want, rec.Code, rec.Body.String())
+		})
+	}
+}

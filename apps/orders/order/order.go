@@ -1,0 +1,126 @@
+// Package order is the orders service's domain: the order, its status machine, and the use cases behind the
+// public API and the events orders consumes. It knows nothing of gin or Dapr; it talks to storage and the
+// broker through the small interfaces in ports.go.
+package order
+
+import (
+	"slices"
+	"time"
+
+	"orderflow/internal/events"
+)
+
+// Status is where an order is in the saga.
+type Status string
+
+// Statuses. PENDING → RESERVED → PAID → SHIPPED is the happy path; the others are terminal failures.
+const (
+	Pending       Status = "PENDING"
+	Reserved      Status = "RESERVED"
+	Paid          Status = "PAID"
+	Shipped       Status = "SHIPPED"
+	Rejected      Status = "REJECTED"
+	PaymentFailed Status = "PAYMENT_FAILED"
+	Cancelled     Status = "CANCELLED"
+	Expired       Status = "EXPIRED"
+)
+
+// Terminal reports whether no further status change can happen.
+func (s Status) Terminal() bool {
+	switch s {
+	case Shipped, Rejected, PaymentFailed, Cancelled, Expired:
+		return true
+	}
+	return false
+}
+
+// progress ranks the happy-path statuses, so an event that arrives late (payment.succeeded before
+// stock.reserved) never moves an order backwards.
+func (s Status) progress() int {
+	return slices.Index([]Status{Pending, Reserved, Paid, Shipped}, s)
+}
+
+// Change is one entry of an order's history.
+type Change struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Order is the aggregate orders owns.
+type Order struct {
+	ID         string               `json:"id"`
+	CustomerID string               `json:"customerId"`
+	Email      string               `json:"email"`
+	Items      []events.Item        `json:"items"`
+	Payment    events.PaymentMethod `json:"payment"`
+	Status     Status               `json:"status"`
+	Reason     string               `json:"reason,omitempty"`
+	Lines      []events.PricedLine  `json:"lines,omitempty"`
+	TotalCents *int64               `json:"totalCents,omitempty"`
+	Currency   string               `json:"currency,omitempty"`
+	PaymentID  string               `json:"paymentId,omitempty"`
+	Shipment   *Shipment            `json:"shipment,omitempty"`
+	// CancelRequestedAt is set when the customer asked to cancel; shipping decides whether it still can.
+	CancelRequestedAt *time.Time `json:"cancelRequestedAt,omitempty"`
+	StockReleasedAt   *time.Time `json:"stockReleasedAt,omitempty"`
+	RefundedAt        *time.Time `json:"refundedAt,omitempty"`
+	History           []Change   `json:"history"`
+	CreatedAt         time.Time  `json:"createdAt"`
+	UpdatedAt         time.Time  `json:"updatedAt"`
+	// Fingerprint identifies the request that created the order, for Idempotency-Key replays.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Applied lists the ids of events already applied, so a redelivered event has no second effect.
+	Applied []string `json:"applied,omitempty"`
+}
+
+// Shipment is what shipping reported on dispatch.
+type Shipment struct {
+	ID             string    `json:"id"`
+	Carrier        string    `json:"carrier"`
+	TrackingNumber string    `json:"trackingNumber"`
+	DispatchedAt   time.Time `json:"dispatchedAt"`
+}
+
+// Cancellable reports whether a customer may still ask to cancel.
+func (o Order) Cancellable() bool { return !o.Status.Terminal() }
+
+// transition moves the order to status s at time at, recording it in the history. It refuses to leave a
+// terminal status or to step backwards on the happy path.
+func (o *Order) transition(s Status, at time.Time, reason string) bool {
+	if o.Status == s || o.Status.Terminal() {
+		return false
+	}
+	if s.progress() >= 0 && s.progress() < o.Status.progress() {
+		return false
+	}
+	o.Status, o.Reason = s, reason
+	o.History = append(o.History, Change{Status: s, At: at.UTC(), Reason: reason})
+	return true
+}
+
+func (o Order) placedEvent() events.Event {
+	return events.New(events.OrderPlaced, o.ID, o.CreatedAt, events.OrderPlacedData{
+		OrderID:    o.ID,
+		CustomerID: o.CustomerID,
+		Email:      o.Email,
+		Items:      o.Items,
+		Payment:    o.Payment,
+		PlacedAt:   o.CreatedAt,
+	})
+}
+
+// stoppedEvent is order.cancelled for an order that shipping confirmed will never ship.
+func (o Order) stoppedEvent() (events.Event, bool) {
+	reason := map[Status]string{Cancelled: events.ReasonCustomerRequest, Expired: events.ReasonReservationExpired}[o.Status]
+	if reason == "" {
+		return events.Event{}, false
+	}
+	at := o.UpdatedAt
+	if n := len(o.History); n > 0 {
+		at = o.History[n-1].At
+	}
+	return events.New(events.OrderCancelled, o.ID, at, events.OrderCancelledData{
+		OrderID: o.ID, Reason: reason, CancelledAt: at,
+	}), true
+}

@@ -1,0 +1,46 @@
+package order
+
+import (
+	"context"
+
+	"orderflow/internal/events"
+	"orderflow/internal/kv"
+)
+
+// Store persists orders with optimistic concurrency (satisfied by daprx.Store[Order] and kvfake).
+type Store interface {
+	Get(ctx context.Context, key string) (Order, string, error)
+	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[Order], error)
+	Create(ctx context.Context, key string, o Order, opts ...kv.WriteOption) error
+	Update(ctx context.Context, key string, o Order, etag string) error
+}
+
+// Claim binds an Idempotency-Key to the order it created and the request that created it.
+type Claim struct {
+	OrderID     string `json:"orderId"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// ClaimStore persists idempotency claims.
+type ClaimStore interface {
+	Get(ctx context.Context, key string) (Claim, string, error)
+	Create(ctx context.Context, key string, c Claim, opts ...kv.WriteOption) error
+}
+
+// CustomerIndex lists a customer's order ids, newest first. The Redis state store has no query API, so
+// orders keeps this index itself.
+type CustomerIndex struct {
+	OrderIDs []string `json:"orderIds"`
+}
+
+// IndexStore persists customer indexes.
+type IndexStore interface {
+	Get(ctx context.Context, key string) (CustomerIndex, string, error)
+	Create(ctx context.Context, key string, idx CustomerIndex, opts ...kv.WriteOption) error
+	Update(ctx context.Context, key string, idx CustomerIndex, etag string) error
+}
+
+// Publisher publishes events to the broker.
+type Publisher interface {
+	Publish(ctx context.Context, evs ...events.Event) error
+}

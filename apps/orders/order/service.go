@@ -1,0 +1,279 @@
+package order
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"time"
+
+	"orderflow/internal/apperr"
+	"orderflow/internal/events"
+	"orderflow/internal/kv"
+	"orderflow/internal/platform/logging"
+)
+
+// Limits on what a single order may contain.
+const (
+	MaxItems        = 50
+	MaxQuantity     = 1000
+	MaxListedOrders = 500
+	// ClaimTTL is how long an Idempotency-Key is remembered.
+	ClaimTTL = 24 * time.Hour
+	// maxAttempts bounds optimistic-concurrency retries on one key before the caller is asked to retry later.
+	maxAttempts = 25
+)
+
+var (
+	idPattern    = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+	skuPattern   = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	tokenPattern = regexp.MustCompile(`^tok_[A-Za-z0-9_]{1,64}$`)
+	keyPattern   = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+)
+
+// Service implements the orders use cases.
+type Service struct {
+	orders  Store
+	claims  ClaimStore
+	indexes IndexStore
+	pub     Publisher
+	now     func() time.Time
+	newID   func() string
+}
+
+// NewService wires the use cases to their ports. now and newID are injectable for tests.
+func NewService(orders Store, claims ClaimStore, indexes IndexStore, pub Publisher, now func() time.Time, newID func() string) *Service {
+	return &Service{orders: orders, claims: claims, indexes: indexes, pub: pub, now: now, newID: newID}
+}
+
+func orderKey(id string) string    { return "order/" + id }
+func claimKey(key string) string   { return "idempotency/" + key }
+func customerKey(id string) string { return "customer/" + id + "/orders" }
+func isNotFound(err error) bool    { return errors.Is(err, kv.ErrNotFound) }
+func isConflict(err error) bool    { return errors.Is(err, kv.ErrConflict) }
+func notYetKnown(id string) error {
+	return apperr.New(apperr.Unavailable, "order %s is not known yet", id)
+}
+func tooContended(key string) error {
+	return apperr.New(apperr.Unavailable, "too many concurrent updates of %s", key)
+}
+
+// PlaceCommand is a customer's request to place an order.
+type PlaceCommand struct {
+	CustomerID     string               `json:"customerId"`
+	Email          string               `json:"email"`
+	Items          []events.Item        `json:"items"`
+	Payment        events.PaymentMethod `json:"payment"`
+	IdempotencyKey string               `json:"-"`
+}
+
+// Validate checks a command field by field, naming the first offending field.
+func (c PlaceCommand) Validate() error {
+	if !idPattern.MatchString(c.CustomerID) {
+		return apperr.Invalidf("customerId", "is required: 1-64 letters, digits or . _ : -")
+	}
+	if addr, err := mail.ParseAddress(c.Email); err != nil || addr.Address != c.Email || len(c.Email) > 254 {
+		return apperr.Invalidf("email", "must be a plain e-mail address such as ada@example.com")
+	}
+	if len(c.Items) == 0 || len(c.Items) > MaxItems {
+		return apperr.Invalidf("items", "must hold between 1 and %d items", MaxItems)
+	}
+	seen := map[string]bool{}
+	for i, it := range c.Items {
+		if !skuPattern.MatchString(it.SKU) {
+			return apperr.Invalidf(fmt.Sprintf("items[%d].sku", i), "is required: 1-64 letters, digits or . _ -")
+		}
+		if seen[it.SKU] {
+			return apperr.Invalidf(fmt.Sprintf("items[%d].sku", i), "%s appears twice; combine the quantities", it.SKU)
+		}
+		seen[it.SKU] = true
+		if it.Quantity < 1 || it.Quantity > MaxQuantity {
+			return apperr.Invalidf(fmt.Sprintf("items[%d].quantity", i), "must be between 1 and %d", MaxQuantity)
+		}
+	}
+	if !tokenPattern.MatchString(c.Payment.CardToken) {
+		return apperr.Invalidf("payment.cardToken", "is required and must look like tok_visa")
+	}
+	if c.IdempotencyKey != "" && !keyPattern.MatchString(c.IdempotencyKey) {
+		return apperr.Invalidf("Idempotency-Key", "must be 1-255 visible ASCII characters")
+	}
+	return nil
+}
+
+func (c PlaceCommand) fingerprint() string {
+	b, _ := json.Marshal(c) // a struct of strings, ints and slices always marshals
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Place creates an order and announces it. created is false when an Idempotency-Key replay returned the
+// order an earlier identical request created.
+//
+// order.placed is published before the order is stored: if the process dies in between, the event is out and
+// orders' own subscription to order.placed stores the order (OnPlaced), so an order the rest of the saga works
+// on always exists here too. Storing first would need an outbox to survive the same crash.
+func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, error) {
+	if err := cmd.Validate(); err != nil {
+		return Order{}, false, err
+	}
+	fp := cmd.fingerprint()
+	id := s.newID()
+	created := true
+	if cmd.IdempotencyKey != "" {
+		claim, fresh, err := s.claim(ctx, cmd.IdempotencyKey, Claim{OrderID: id, Fingerprint: fp})
+		if err != nil {
+			return Order{}, false, err
+		}
+		id, created = claim.OrderID, fresh
+		if !fresh {
+			existing, _, err := s.orders.Get(ctx, orderKey(id))
+			if err == nil {
+				return existing, false, nil
+			}
+			if !isNotFound(err) {
+				return Order{}, false, fmt.Errorf("reading order %s: %w", id, err)
+			}
+			// The first request claimed the key but did not finish: finish it now.
+		}
+	}
+
+	now := s.now().UTC()
+	o := Order{
+		ID: id, CustomerID: cmd.CustomerID, Email: cmd.Email, Items: cmd.Items, Payment: cmd.Payment,
+		Status: Pending, History: []Change{{Status: Pending, At: now}},
+		CreatedAt: now, UpdatedAt: now, Fingerprint: fp,
+	}
+	if err := s.pub.Publish(ctx, o.placedEvent()); err != nil {
+		return Order{}, false, fmt.Errorf("announcing order %s: %w", id, err)
+	}
+	if err := s.orders.Create(ctx, orderKey(id), o); err != nil {
+		if !isConflict(err) {
+			return Order{}, false, fmt.Errorf("storing order %s: %w", id, err)
+		}
+		// A concurrent replay or our own order.placed subscription stored it first.
+		if o, _, err = s.orders.Get(ctx, orderKey(id)); err != nil {
+			return Order{}, false, fmt.Errorf("reading order %s: %w", id, err)
+		}
+	}
+	if err := s.index(ctx, o.CustomerID, o.ID); err != nil {
+		// The order.placed subscription indexes it again; the list is only briefly incomplete.
+		logging.From(ctx).WithError(err).Warn("indexing order failed; the order.placed subscription will retry")
+	}
+	return o, created, nil
+}
+
+// claim records key → (orderID, fingerprint) unless the key is already claimed. fresh reports a new claim.
+func (s *Service) claim(ctx context.Context, key string, c Claim) (Claim, bool, error) {
+	err := s.claims.Create(ctx, claimKey(key), c, kv.WithTTL(ClaimTTL))
+	if err == nil {
+		return c, true, nil
+	}
+	if !isConflict(err) {
+		return Claim{}, false, fmt.Errorf("claiming idempotency key: %w", err)
+	}
+	existing, _, err := s.claims.Get(ctx, claimKey(key))
+	if err != nil {
+		return Claim{}, false, fmt.Errorf("reading idempotency claim: %w", err)
+	}
+	if existing.Fingerprint != c.Fingerprint {
+		return Claim{}, false, &apperr.Error{Code: apperr.Conflict, Field: "Idempotency-Key",
+			Message: "this key was already used with a different request body"}
+	}
+	return existing, false, nil
+}
+
+// index puts orderID at the front of the customer's index (idempotent).
+func (s *Service) index(ctx context.Context, customerID, orderID string) error {
+	key := customerKey(customerID)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		idx, etag, err := s.indexes.Get(ctx, key)
+		switch {
+		case isNotFound(err):
+			err = s.indexes.Create(ctx, key, CustomerIndex{OrderIDs: []string{orderID}})
+		case err != nil:
+			return err
+		case slices.Contains(idx.OrderIDs, orderID):
+			return nil
+		default:
+			ids := append([]string{orderID}, idx.OrderIDs...)
+			err = s.indexes.Update(ctx, key, CustomerIndex{OrderIDs: ids[:min(len(ids), MaxListedOrders)]}, etag)
+		}
+		if !isConflict(err) {
+			return err
+		}
+	}
+	return tooContended(key)
+}
+
+// Get returns one order.
+func (s *Service) Get(ctx context.Context, id string) (Order, error) {
+	if !idPattern.MatchString(id) {
+		return Order{}, apperr.New(apperr.NotFound, "order %s not found", id)
+	}
+	o, _, err := s.orders.Get(ctx, orderKey(id))
+	if isNotFound(err) {
+		return Order{}, apperr.New(apperr.NotFound, "order %s not found", id)
+	}
+	return o, err
+}
+
+// List returns up to limit of a customer's orders, newest first.
+func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Order, error) {
+	if !idPattern.MatchString(customerID) {
+		return nil, apperr.Invalidf("customerId", "is required: 1-64 letters, digits or . _ : -")
+	}
+	if limit < 1 || limit > MaxListedOrders {
+		return nil, apperr.Invalidf("limit", "must be between 1 and %d", MaxListedOrders)
+	}
+	idx, _, err := s.indexes.Get(ctx, customerKey(customerID))
+	if isNotFound(err) {
+		return []Order{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := idx.OrderIDs[:min(len(idx.OrderIDs), limit)]
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = orderKey(id)
+	}
+	found, err := s.orders.GetMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Order, 0, len(ids))
+	for _, k := range keys {
+		if e, ok := found[k]; ok {
+			out = append(out, e.Value)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Order) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+// RequestCancel asks the saga to cancel an order. It only publishes order.cancel-requested: shipping, which
+// alone knows whether the parcel has left, decides, and the order becomes CANCELLED (or SHIPPED) from its
+// answer. That is why the API answers 202 Accepted.
+func (s *Service) RequestCancel(ctx context.Context, id string) (Order, error) {
+	o, err := s.Get(ctx, id)
+	if err != nil {
+		return Order{}, err
+	}
+	if !o.Cancellable() {
+		return Order{}, apperr.New(apperr.Conflict, "order %s is %s and can no longer be cancelled", id, o.Status)
+	}
+	at := s.now().UTC()
+	if o.CancelRequestedAt != nil {
+		at = *o.CancelRequestedAt
+	}
+	ev := events.New(events.OrderCancelRequested, id, at, events.OrderCancelRequestedData{OrderID: id, RequestedAt: at})
+	if err := s.pub.Publish(ctx, ev); err != nil {
+		return Order{}, fmt.Errorf("requesting cancellation of %s: %w", id, err)
+	}
+	return o, nil
+}

@@ -1,0 +1,259 @@
+// Package harness starts orderflow for integration tests: real daprd sidecars and real app processes, from
+// the project's own dapr.yaml and components, through the same launcher `make run` uses. Each System is
+// isolated — unique app ids (hence state key prefixes and consumer groups), topics and output folders — so
+// tests run in parallel against the machine's shared brokers and stores. When a test fails the sidecar and app
+// logs are dumped; when it ends everything is stopped and its keys and streams are removed.
+package harness
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"orderflow/internal/launcher"
+)
+
+// Options choose what a System runs.
+type Options struct {
+	// Apps limits the run to these app ids; empty runs every app in dapr.yaml.
+	Apps []string
+	// Overrides replaces component metadata: component → key → value.
+	Overrides map[string]map[string]string
+	// Env adds environment variables per app id.
+	Env map[string]map[string]string
+	// ExpectStartFailure returns the start error instead of failing the test.
+	ExpectStartFailure bool
+}
+
+// System is a running, isolated orderflow.
+type System struct {
+	*launcher.System
+	t           testing.TB
+	Suffix      string
+	TopicPrefix string
+	// DataDir holds the local output bindings' folders: mail/ and labels/.
+	DataDir string
+	logDir  string
+	// StartErr is set instead of failing when Options.ExpectStartFailure is true.
+	StartErr error
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+	binDir    string
+)
+
+// Root is the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("harness: no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Daprd returns the daprd binary: $DAPRD (make test passes the provisioned one) or bin/daprd.
+func Daprd(t testing.TB) string {
+	t.Helper()
+	path := os.Getenv("DAPRD")
+	if path == "" {
+		path = filepath.Join(Root(t), "bin", "daprd")
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("harness: daprd not found at %s: run `make daprd` (or `make test`, which provisions it)", path)
+	}
+	return path
+}
+
+// Start runs orderflow for one test and registers its teardown.
+func Start(t testing.TB, opts Options) *System {
+	t.Helper()
+	root := Root(t)
+	specs, err := launcher.Load(filepath.Join(root, "dapr.yaml"))
+	if err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	if err := launcher.Preflight(specs); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
+	prebuild(t, root, specs)
+
+	suffix := randomSuffix()
+	tmp := t.TempDir()
+	sys := &System{
+		t:           t,
+		Suffix:      suffix,
+		TopicPrefix: "t" + suffix + ".",
+		DataDir:     filepath.Join(tmp, "data"),
+		logDir:      filepath.Join(tmp, "logs"),
+	}
+	overrides := map[string]map[string]string{
+		"email":           {"rootPath": filepath.Join(sys.DataDir, "mail")},
+		"shipping-labels": {"rootPath": filepath.Join(sys.DataDir, "labels")},
+	}
+	for comp, kv := range opts.Overrides {
+		if overrides[comp] == nil {
+			overrides[comp] = map[string]string{}
+		}
+		for k, v := range kv {
+			overrides[comp][k] = v
+		}
+	}
+	iso := &launcher.Isolation{Suffix: suffix, TopicPrefix: sys.TopicPrefix, Overrides: overrides, Dir: filepath.Join(tmp, "resources")}
+	if len(opts.Apps) > 0 {
+		iso.Overrides = onlyFor(overrides, specs, opts.Apps)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	started, err := launcher.Start(ctx, specs, launcher.Options{
+		Daprd:        Daprd(t),
+		BinDir:       binDir,
+		Prebuilt:     true,
+		LogDir:       sys.logDir,
+		Console:      io.Discard,
+		Isolation:    iso,
+		FreePorts:    true,
+		AppEnv:       opts.Env,
+		Only:         opts.Apps,
+		ReadyTimeout: 60 * time.Second,
+		StopGrace:    10 * time.Second,
+	})
+	t.Cleanup(func() { sys.teardown() })
+	if err != nil {
+		if opts.ExpectStartFailure {
+			sys.StartErr = err
+			return sys
+		}
+		t.Fatalf("harness: starting orderflow: %v", err)
+	}
+	if opts.ExpectStartFailure {
+		started.Stop()
+		t.Fatal("harness: orderflow started although the test expected it to fail")
+	}
+	sys.System = started
+	return sys
+}
+
+// onlyFor drops overrides for components no selected app loads, so a partial run does not fail the
+// "unused override" check on the output folders of apps it does not start.
+func onlyFor(overrides map[string]map[string]string, specs []launcher.Spec, apps []string) map[string]map[string]string {
+	keep := map[string]bool{"email": contains(apps, "notifications"), "shipping-labels": contains(apps, "shipping")}
+	out := map[string]map[string]string{}
+	for comp, kv := range overrides {
+		if k, listed := keep[comp]; listed && !k {
+			continue
+		}
+		out[comp] = kv
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func prebuild(t testing.TB, root string, specs []launcher.Spec) {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "orderflow-test-bin-")
+		if buildErr != nil {
+			return
+		}
+		var pkgs []string
+		for _, s := range specs {
+			if pkg, ok := launcher.GoRunPackage(s.Command); ok {
+				pkgs = append(pkgs, pkg)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		buildErr = launcher.Build(ctx, root, binDir, pkgs)
+	})
+	if buildErr != nil {
+		t.Fatalf("harness: building the apps: %v", buildErr)
+	}
+}
+
+// App returns the running app with the run file's id, failing the test if it is not running.
+func (s *System) App(name string) *launcher.App {
+	s.t.Helper()
+	a := s.System.App(name)
+	if a == nil {
+		s.t.Fatalf("harness: app %s is not part of this system", name)
+	}
+	return a
+}
+
+// AppID is the isolated id app runs under.
+func (s *System) AppID(name string) string { return name + "-" + s.Suffix }
+
+// Topic is the isolated name of a catalog topic.
+func (s *System) Topic(topic string) string { return s.TopicPrefix + topic }
+
+func (s *System) teardown() {
+	if s.System != nil {
+		s.System.Stop()
+	}
+	if s.t.Failed() {
+		s.dumpLogs()
+	}
+	cleanRedis(s.t, s.Suffix, s.TopicPrefix)
+}
+
+// dumpLogs prints the last lines of every sidecar and app log, so a failure explains itself.
+func (s *System) dumpLogs() {
+	files, _ := filepath.Glob(filepath.Join(s.logDir, "*.log"))
+	for _, f := range files {
+		lines := lastLines(f, 80)
+		s.t.Logf("==== %s (last %d lines) ====\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+	}
+}
+
+func lastLines(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}
+	return lines
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
