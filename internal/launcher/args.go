@@ -2,8 +2,10 @@ package launcher
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
+	"sync"
 )
 
 // DaprdArgs is the daprd command line the Dapr CLI 1.14 builds for s, in the CLI's order, minus
@@ -72,9 +74,14 @@ func (s Spec) AppEnv(inherited []string) []string {
 	return env
 }
 
-// assignPorts gives every unset port (≤0), or every port when fresh is true, a free one.
+// assignPorts gives every unset port (≤0), or every port when fresh is true, a free one. The app port of an
+// app the launcher does not start itself (no command) belongs to that app and is kept.
 func (s *Spec) assignPorts(fresh bool) error {
-	for _, p := range []*int{&s.AppPort, &s.DaprHTTPPort, &s.DaprGRPCPort, &s.DaprInternalGRPCPort, &s.MetricsPort} {
+	ports := []*int{&s.DaprHTTPPort, &s.DaprGRPCPort, &s.DaprInternalGRPCPort, &s.MetricsPort}
+	if len(s.Command) > 0 || s.AppPort <= 0 {
+		ports = append(ports, &s.AppPort)
+	}
+	for _, p := range ports {
 		if *p > 0 && !fresh {
 			continue
 		}
@@ -87,14 +94,42 @@ func (s *Spec) assignPorts(fresh bool) error {
 	return nil
 }
 
-// FreePort asks the kernel for an unused TCP port on the loopback interface.
+// Ports handed out by FreePort come from below Linux's default ephemeral range (32768-60999). The kernel's
+// own pick ("port 0") would come from inside it, where every outgoing connection of every process also takes
+// its local port, and a port freed for daprd could be taken again before daprd binds it.
+const (
+	freePortLow  = 20000
+	freePortHigh = 32768
+)
+
+var (
+	portMu   sync.Mutex
+	portNext = freePortLow + rand.IntN(freePortHigh-freePortLow)
+	portUsed = map[int]bool{}
+)
+
+// FreePort returns a TCP port nothing listens on, never the same twice in one process.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	for tries := 0; tries < freePortHigh-freePortLow; tries++ {
+		p := portNext
+		portNext++
+		if portNext >= freePortHigh {
+			portNext = freePortLow
+		}
+		if portUsed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(p)))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		portUsed[p] = true
+		return p, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("no free TCP port between %d and %d", freePortLow, freePortHigh)
 }
 
 // portsInUse lists the spec's ports something already listens on, so a second `make run` fails with a clear

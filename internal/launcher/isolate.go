@@ -24,7 +24,9 @@ type Isolation struct {
 	// Overrides maps component name → metadata key → value. Overriding a key that no component defines is an
 	// error, so a test cannot silently override nothing.
 	Overrides map[string]map[string]string
-	Dir       string
+	// ExtraScopes lets more apps (run-file ids) load a component, e.g. a test's event spy on the pub/sub.
+	ExtraScopes map[string][]string
+	Dir         string
 }
 
 // AppID is the isolated id of app.
@@ -155,6 +157,13 @@ func (iso Isolation) rewrite(doc map[string]any, appIDs []string, used map[strin
 			}
 		}
 	case "Component":
+		if extra := iso.ExtraScopes[name]; len(extra) > 0 {
+			scopes, _ := doc["scopes"].([]any)
+			for _, id := range extra {
+				scopes = append(scopes, iso.AppID(id))
+			}
+			doc["scopes"] = scopes
+		}
 		items, _ := spec["metadata"].([]any)
 		for _, it := range items {
 			m, ok := it.(map[string]any)

@@ -32,6 +32,9 @@ type Options struct {
 	Isolation *Isolation
 	// FreePorts replaces every port in the run file by a free one (tests).
 	FreePorts bool
+	// AppPorts pins app ports (by the run file's app id) after FreePorts, for apps other configuration must
+	// point at, such as the card simulator the card-provider binding calls.
+	AppPorts map[string]int
 	// BaseEnv is the environment daprd and the apps inherit. Nil: os.Environ(), as with the CLI.
 	BaseEnv []string
 	// AppEnv adds variables to an app's environment (keyed by the run file's app id), after the run file's.
@@ -114,6 +117,9 @@ func Start(ctx context.Context, specs []Spec, opts Options) (*System, error) {
 		a.Spec.Env = copyEnv(s.Env)
 		if err := a.Spec.assignPorts(opts.FreePorts); err != nil {
 			return nil, err
+		}
+		if p, ok := opts.AppPorts[s.ID]; ok {
+			a.Spec.AppPort = p
 		}
 		if !opts.FreePorts {
 			if busy := a.Spec.portsInUse(); len(busy) > 0 {
@@ -209,6 +215,9 @@ func (s *System) Exited() (string, error, bool) {
 func (s *System) build(ctx context.Context) error {
 	var pkgs []string
 	for _, a := range s.apps {
+		if len(a.Spec.Command) == 0 {
+			continue // daprd only: the app runs elsewhere, as with the CLI
+		}
 		if pkg, ok := GoRunPackage(a.Spec.Command); ok {
 			pkgs = append(pkgs, pkg)
 			a.binary = filepath.Join(s.opts.BinDir, filepath.Base(pkg))
@@ -275,6 +284,12 @@ func (a *App) start(width int, at time.Time) error {
 	d, err := startProc(a.Name+":daprd", a.Spec.Dir, a.opts.Daprd, a.Spec.DaprdArgs(), a.opts.BaseEnv, daprdOut)
 	if err != nil {
 		return err
+	}
+	if a.binary == "" {
+		a.mu.Lock()
+		a.daprd = d
+		a.mu.Unlock()
+		return nil
 	}
 	p, err := startProc(a.Name, a.Spec.Dir, a.binary, a.args, a.env, appOut)
 	if err != nil {
@@ -426,9 +441,11 @@ func (a *App) waitReady(ctx context.Context, timeout time.Duration) error {
 			last = "app " + ready + ": " + aBody
 		}
 		if time.Now().After(deadline) {
-			d, p := a.daprd, a.app
-			return fmt.Errorf("%s not ready after %s: %s\n  last sidecar lines:\n  %s\n  last app lines:\n  %s",
-				a.Name, timeout, last, strings.Join(d.tail.last(10), "\n  "), strings.Join(p.tail.last(10), "\n  "))
+			msg := fmt.Sprintf("%s not ready after %s: %s", a.Name, timeout, last)
+			for _, p := range a.procs() {
+				msg += fmt.Sprintf("\n  last lines of %s:\n  %s", p.name, strings.Join(p.tail.last(10), "\n  "))
+			}
+			return errors.New(msg)
 		}
 		select {
 		case <-ctx.Done():

@@ -194,9 +194,6 @@ func resolve(rf RunFile, base, path string) ([]Spec, error) {
 		if spec.AppPort <= 0 {
 			return nil, fmt.Errorf("%s: app %s: appPort is required (the launcher waits on it)", path, id)
 		}
-		if len(spec.Command) == 0 {
-			return nil, fmt.Errorf("%s: app %s: command is required", path, id)
-		}
 		for _, d := range []string{spec.DaprdLogDestination, spec.AppLogDestination} {
 			if d != LogConsole && d != LogFile && d != LogFileAndConsole {
 				return nil, fmt.Errorf("%s: app %s: invalid log destination type: %s", path, id, d)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -31,6 +32,8 @@ type Options struct {
 	Env map[string]map[string]string
 	// ExpectStartFailure returns the start error instead of failing the test.
 	ExpectStartFailure bool
+	// Spy runs a Spy (System.Spy) beside the apps.
+	Spy bool
 }
 
 // System is a running, isolated orderflow.
@@ -44,6 +47,10 @@ type System struct {
 	logDir  string
 	// StartErr is set instead of failing when Options.ExpectStartFailure is true.
 	StartErr error
+	// CardSimulator is the base URL of the run's simulated card provider (when cardsim runs).
+	CardSimulator string
+	// Spy records the run's events (Options.Spy).
+	Spy *Spy
 }
 
 var (
@@ -118,14 +125,42 @@ func Start(t testing.TB, opts Options) *System {
 			overrides[comp][k] = v
 		}
 	}
+	appPorts := map[string]int{}
+	if len(opts.Apps) == 0 || contains(opts.Apps, "cardsim") {
+		// The card-provider binding must point at this run's simulator.
+		port, err := launcher.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		appPorts["cardsim"] = port
+		sys.CardSimulator = fmt.Sprintf("http://127.0.0.1:%d", port)
+		overrides["card-provider"] = map[string]string{"url": sys.CardSimulator}
+	}
 	iso := &launcher.Isolation{Suffix: suffix, TopicPrefix: sys.TopicPrefix, Overrides: overrides, Dir: filepath.Join(tmp, "resources")}
-	if len(opts.Apps) > 0 {
+	only := opts.Apps
+	if len(only) > 0 {
 		iso.Overrides = onlyFor(overrides, specs, opts.Apps)
 	}
+	if opts.Spy {
+		spy, err := newSpy(sys.TopicPrefix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys.Spy = spy
+		specs = append(specs, launcher.Spec{
+			ID: "spy", Dir: specs[0].Dir, AppPort: spy.port(), ResourcesPaths: specs[0].ResourcesPaths,
+			ConfigFile: specs[0].ConfigFile, Protocol: "http", DaprdLogDestination: launcher.LogFile,
+			AppLogDestination: launcher.LogFile, Env: map[string]string{},
+		})
+		iso.ExtraScopes = map[string][]string{"pubsub": {"spy"}, "secretstore": {"spy"}}
+		if len(only) > 0 {
+			only = append(append([]string(nil), only...), "spy")
+		}
+	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	started, err := launcher.Start(ctx, specs, launcher.Options{
+	started, err := startRetrying(ctx, specs, launcher.Options{
 		Daprd:        Daprd(t),
 		BinDir:       binDir,
 		Prebuilt:     true,
@@ -134,7 +169,8 @@ func Start(t testing.TB, opts Options) *System {
 		Isolation:    iso,
 		FreePorts:    true,
 		AppEnv:       opts.Env,
-		Only:         opts.Apps,
+		AppPorts:     appPorts,
+		Only:         only,
 		ReadyTimeout: 60 * time.Second,
 		StopGrace:    10 * time.Second,
 	})
@@ -151,13 +187,27 @@ func Start(t testing.TB, opts Options) *System {
 		t.Fatal("harness: orderflow started although the test expected it to fail")
 	}
 	sys.System = started
+	if sys.Spy != nil {
+		sys.Spy.sidecar = started.App("spy").SidecarURL()
+	}
 	return sys
+}
+
+// startRetrying retries a start that lost a port to another process between choosing it and binding it.
+func startRetrying(ctx context.Context, specs []launcher.Spec, opts launcher.Options) (*launcher.System, error) {
+	for attempt := 1; ; attempt++ {
+		sys, err := launcher.Start(ctx, specs, opts)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			return sys, err
+		}
+	}
 }
 
 // onlyFor drops overrides for components no selected app loads, so a partial run does not fail the
 // "unused override" check on the output folders of apps it does not start.
 func onlyFor(overrides map[string]map[string]string, specs []launcher.Spec, apps []string) map[string]map[string]string {
-	keep := map[string]bool{"email": contains(apps, "notifications"), "shipping-labels": contains(apps, "shipping")}
+	keep := map[string]bool{"email": contains(apps, "notifications"), "shipping-labels": contains(apps, "shipping"),
+		"card-provider": contains(apps, "payments") && contains(apps, "cardsim")}
 	out := map[string]map[string]string{}
 	for comp, kv := range overrides {
 		if k, listed := keep[comp]; listed && !k {
@@ -218,6 +268,9 @@ func (s *System) Topic(topic string) string { return s.TopicPrefix + topic }
 func (s *System) teardown() {
 	if s.System != nil {
 		s.System.Stop()
+	}
+	if s.Spy != nil {
+		s.Spy.close()
 	}
 	if s.t.Failed() {
 		s.dumpLogs()

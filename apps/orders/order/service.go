@@ -15,6 +15,7 @@ import (
 	"orderflow/internal/apperr"
 	"orderflow/internal/events"
 	"orderflow/internal/kv"
+	"orderflow/internal/platform/failpoint"
 	"orderflow/internal/platform/logging"
 )
 
@@ -133,6 +134,10 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, err
 		if !fresh {
 			existing, _, err := s.orders.Get(ctx, orderKey(id))
 			if err == nil {
+				// The first attempt may have died before indexing; the replay repairs that too.
+				if err := s.index(ctx, existing.CustomerID, existing.ID); err != nil {
+					logging.From(ctx).WithError(err).Warn("indexing replayed order failed; the order.placed subscription will retry")
+				}
 				return existing, false, nil
 			}
 			if !isNotFound(err) {
@@ -151,14 +156,11 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, err
 	if err := s.pub.Publish(ctx, o.placedEvent()); err != nil {
 		return Order{}, false, fmt.Errorf("announcing order %s: %w", id, err)
 	}
-	if err := s.orders.Create(ctx, orderKey(id), o); err != nil {
-		if !isConflict(err) {
-			return Order{}, false, fmt.Errorf("storing order %s: %w", id, err)
-		}
-		// A concurrent replay or our own order.placed subscription stored it first.
-		if o, _, err = s.orders.Get(ctx, orderKey(id)); err != nil {
-			return Order{}, false, fmt.Errorf("reading order %s: %w", id, err)
-		}
+	failpoint.Inject(ctx, "orders.after-announce")
+	// A conflict means our own order.placed subscription (or a concurrent replay) stored the same order first;
+	// the response still shows the order as this request created it.
+	if err := s.orders.Create(ctx, orderKey(id), o); err != nil && !isConflict(err) {
+		return Order{}, false, fmt.Errorf("storing order %s: %w", id, err)
 	}
 	if err := s.index(ctx, o.CustomerID, o.ID); err != nil {
 		// The order.placed subscription indexes it again; the list is only briefly incomplete.

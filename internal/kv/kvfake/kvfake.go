@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -27,11 +28,22 @@ type Store[T any] struct {
 	now  func() time.Time
 	// FailNext, when set, makes the next operation return this error (then it is cleared).
 	failNext error
+	// nonAtomic makes Transact behave like Redis: writes whose ETag still matches are applied even when
+	// another write of the same transaction fails its check.
+	nonAtomic bool
 }
 
 // New returns an empty store.
 func New[T any]() *Store[T] {
 	return &Store[T]{data: map[string]record{}, now: time.Now}
+}
+
+// NewNonAtomic returns a store whose transactions are not atomic, like Dapr's Redis state store: when one
+// write's ETag check fails, the other writes are still applied. Domain code must be correct on it.
+func NewNonAtomic[T any]() *Store[T] {
+	s := New[T]()
+	s.nonAtomic = true
+	return s
 }
 
 // FailNext makes the next operation fail with err, to exercise error paths.
@@ -139,16 +151,25 @@ func (s *Store[T]) Transact(_ context.Context, writes []kv.Write[T]) error {
 	if err := s.takeFailure(); err != nil {
 		return err
 	}
-	for _, w := range writes {
+	writes = slices.Clone(writes)
+	var failed error
+	for i, w := range writes {
 		if w.ETag == "" {
 			continue
 		}
 		r, ok := s.live(w.Key)
 		if !ok || strconv.Itoa(r.version) != w.ETag {
-			return fmt.Errorf("transaction on %q: %w", w.Key, kv.ErrConflict)
+			failed = fmt.Errorf("transaction on %q: %w", w.Key, kv.ErrConflict)
+			if !s.nonAtomic {
+				return failed
+			}
+			writes[i].Key = "" // skip it, apply the rest
 		}
 	}
 	for _, w := range writes {
+		if w.Key == "" {
+			continue
+		}
 		if w.Delete {
 			delete(s.data, w.Key)
 			continue
@@ -158,7 +179,7 @@ func (s *Store[T]) Transact(_ context.Context, writes []kv.Write[T]) error {
 			return err
 		}
 	}
-	return nil
+	return failed
 }
 
 func (s *Store[T]) put(key string, value T, version int, o kv.WriteOptions) error {

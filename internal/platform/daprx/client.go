@@ -31,8 +31,15 @@ func Connect(grpcPort int, apiToken string) (dapr.Client, error) {
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20)),
+		// Wait for the connection rather than fail while it is (re)connecting — right after start, or while
+		// the sidecar restarts — but never longer than callTimeout.
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.WaitForReady(true)),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, callTimeout)
+				defer cancel()
+			}
 			return invoker(outgoing(ctx, apiToken), method, req, reply, cc, opts...)
 		}),
 		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
@@ -44,6 +51,10 @@ func Connect(grpcPort int, apiToken string) (dapr.Client, error) {
 	}
 	return dapr.NewClientWithConnection(conn), nil
 }
+
+// callTimeout bounds a sidecar call made without a deadline of its own. It exceeds the Resiliency "sidecar"
+// timeout plus retries, so the sidecar's policy, not this guard, decides.
+const callTimeout = 30 * time.Second
 
 func outgoing(ctx context.Context, apiToken string) context.Context {
 	var pairs []string

@@ -67,3 +67,26 @@ func SubscriptionsRegistered(client MetadataClient, pubsub string, topics []stri
 		return nil
 	}
 }
+
+// ComponentsLoaded checks that the sidecar loaded every component the app uses. A component can be skipped
+// without daprd failing (scoped to other apps, or referring to a secret store this app cannot see), and the
+// app would then fail on first use; this makes it fail readiness instead, naming what is missing.
+func ComponentsLoaded(client MetadataClient, names []string) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		md, err := client.GetMetadata(ctx)
+		if err != nil {
+			return fmt.Errorf("reading sidecar metadata: %w", err)
+		}
+		var missing []string
+		for _, n := range names {
+			if !slices.ContainsFunc(md.RegisteredComponents, func(c *dapr.MetadataRegisteredComponents) bool { return c.Name == n }) {
+				missing = append(missing, n)
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("the sidecar has not loaded components %s (check their scopes and secret store references in components/)",
+				strings.Join(missing, ", "))
+		}
+		return nil
+	}
+}

@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -20,10 +22,23 @@ import (
 
 	"orderflow/internal/platform/config"
 	"orderflow/internal/platform/daprx"
+	"orderflow/internal/platform/failpoint"
 	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 )
+
+// Main runs run with a context that SIGINT or SIGTERM cancels, and exits with status 1, naming the app, when
+// run fails. It is all an app's main function does.
+func Main(app string, run func(ctx context.Context) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, app+":", err)
+		os.Exit(1)
+	}
+}
 
 // Config is the part of every app's configuration the platform owns. Apps embed it and pre-fill AppID and
 // Port with their own defaults before loading; the Dapr CLI and the launcher inject APP_ID, APP_PORT,
@@ -36,7 +51,7 @@ type Config struct {
 	DaprGRPCPort    int           `env:"DAPR_GRPC_PORT" envDefault:"50001"`
 	DaprAPIToken    string        `env:"DAPR_API_TOKEN" secret:"true"`
 	AppAPIToken     string        `env:"APP_API_TOKEN" secret:"true"`
-	PubSub          string        `env:"PUBSUB_NAME" envDefault:"pubsub"`
+	PubSub          string        `env:"PUBSUB_NAME,notEmpty" envDefault:"pubsub"`
 	TopicPrefix     string        `env:"TOPIC_PREFIX"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"text"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -62,9 +77,6 @@ func (c Config) Validate() error {
 	if c.AppID == "" {
 		errs = append(errs, errors.New("APP_ID must not be empty"))
 	}
-	if c.PubSub == "" {
-		errs = append(errs, errors.New("PUBSUB_NAME must not be empty"))
-	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("SHUTDOWN_TIMEOUT must be positive"))
 	}
@@ -82,6 +94,8 @@ type Deps struct {
 	// Go runs fn for the service's lifetime; its context is cancelled at shutdown, before the Dapr client
 	// closes. An error from fn stops the service.
 	Go func(fn func(ctx context.Context) error)
+	// Uses declares Dapr components the app needs besides the pub/sub; /readyz checks the sidecar loaded them.
+	Uses func(components ...string)
 }
 
 // App describes one service to Run.
@@ -93,6 +107,15 @@ type App struct {
 	// Setup registers the app's routes, handlers and background work. Extra readiness checks it returns are
 	// added to the sidecar and subscription checks.
 	Setup func(ctx context.Context, d *Deps) ([]web.Check, error)
+}
+
+// Serve loads cfg (a pointer to the app's whole configuration, of which base is the embedded platform part)
+// from the environment, then runs the app with setup.
+func Serve(ctx context.Context, cfg any, base *Config, setup func(ctx context.Context, d *Deps) ([]web.Check, error)) error {
+	if err := config.Load(cfg); err != nil {
+		return err
+	}
+	return Run(ctx, App{Config: cfg, Base: *base, Setup: setup})
 }
 
 // Run serves app until ctx is cancelled (SIGTERM/SIGINT in main), then shuts down gracefully.
@@ -109,6 +132,12 @@ func Run(ctx context.Context, app App) error {
 		fields[k] = described[k]
 	}
 	log.WithFields(fields).Info("starting")
+	if err := failpoint.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if os.Getenv(failpoint.EnvVar) != "" {
+		log.WithField(failpoint.EnvVar, os.Getenv(failpoint.EnvVar)).Warn("failpoints are armed: this process will inject faults")
+	}
 
 	client, err := daprx.Connect(cfg.DaprGRPCPort, cfg.DaprAPIToken)
 	if err != nil {
@@ -122,6 +151,7 @@ func Run(ctx context.Context, app App) error {
 	bgErr := make(chan error, 1)
 
 	engine := web.NewEngine(log)
+	components := []string{cfg.PubSub}
 	d := &Deps{
 		Config:    cfg,
 		Log:       log,
@@ -129,6 +159,7 @@ func Run(ctx context.Context, app App) error {
 		Engine:    engine,
 		Events:    subscriber.NewRouter(engine, cfg.AppAPIToken, cfg.TopicPrefix),
 		Publisher: daprx.NewPublisher(client, cfg.PubSub, cfg.TopicPrefix, cfg.AppID),
+		Uses:      func(names ...string) { components = append(components, names...) },
 		Go: func(fn func(ctx context.Context) error) {
 			bg.Add(1)
 			go func() {
@@ -146,8 +177,10 @@ func Run(ctx context.Context, app App) error {
 	if err != nil {
 		return fmt.Errorf("setting up %s: %w", cfg.AppID, err)
 	}
+	sidecarHealthy := daprx.SidecarHealthy(&http.Client{Timeout: 2 * time.Second}, cfg.DaprHTTPPort)
 	checks := append([]web.Check{
-		{Name: "sidecar", Func: daprx.SidecarHealthy(&http.Client{Timeout: 2 * time.Second}, cfg.DaprHTTPPort)},
+		{Name: "sidecar", Func: sidecarHealthy},
+		{Name: "components", Func: daprx.ComponentsLoaded(client, components)},
 		{Name: "subscriptions", Func: daprx.SubscriptionsRegistered(client, cfg.PubSub, d.Events.Topics(), d.Events.SubscriptionsStarted)},
 	}, extra...)
 	web.RegisterHealth(engine, checks...)
@@ -159,6 +192,11 @@ func Run(ctx context.Context, app App) error {
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	// daprd cannot finish starting before the app listens; if it already has, it was started for an earlier
+	// process of this app.
+	if sidecarHealthy(ctx) == nil {
+		d.Events.SidecarAlreadyRunning()
 	}
 	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {

@@ -113,6 +113,12 @@ func NewRouter(e *gin.Engine, appToken, topicPrefix string) *Router {
 // right before it starts consuming them.
 func (r *Router) SubscriptionsStarted() bool { return r.started.Load() }
 
+// SidecarAlreadyRunning records that the sidecar finished starting before this process listened. daprd asks
+// for subscriptions once per lifetime, so an app restarted next to a running sidecar (a crash, a container
+// restart in a pod) is never asked again; its subscriptions were started for the previous process and resume
+// with the next successful health probe.
+func (r *Router) SidecarAlreadyRunning() { r.started.Store(true) }
+
 // Topics lists the prefixed topics this app handles, for the readiness check.
 func (r *Router) Topics() []string { return append([]string(nil), r.topics...) }
 
@@ -129,6 +135,7 @@ func (r *Router) On(k events.Kind, h Handler) {
 // which Dapr logs; cron simply fires again on its next tick.
 func (r *Router) OnBinding(name string, h func(ctx context.Context) error) {
 	r.group.POST("/"+name, func(c *gin.Context) {
+		c.Set(web.SkipAccessLog, true)
 		ctx := logging.With(c.Request.Context(), logrus.Fields{"binding": name})
 		if err := h(ctx); err != nil {
 			logging.From(ctx).WithError(err).Error("binding trigger failed")

@@ -1,0 +1,193 @@
+// Package sim is a simulated card provider: a small HTTP API with the behaviour of a real payment gateway
+// (bearer-token auth, idempotency keys, declines, timeouts, transient outages), so the saga can be run and
+// tested without a real provider. It runs as its own process (apps/cardsim), outside payments, so a payments
+// crash cannot reset what the "provider" remembers — exactly as with a real gateway. Production points the
+// card-provider binding at the real gateway instead.
+//
+// Like a real gateway in test mode it accepts any test-mode API key (Bearer sk_test_…), so it needs no copy
+// of the secret that payments reads from the secret store; requests without one get 401.
+//
+// Card tokens decide the outcome:
+//
+//	tok_visa, tok_mastercard    approved
+//	tok_declined                declined: card_declined
+//	tok_insufficient_funds      declined: insufficient_funds
+//	any amount over 10,000.00   declined: amount_over_limit
+//	tok_timeout                 never answers (the caller's timeout and retries apply, then it fails)
+//	tok_unavailable_once        503 on the first attempt of each charge, approved when retried
+//	anything else               declined: card_declined ("unknown card token")
+package sim
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// AmountLimitCents is the largest amount the simulator approves.
+const AmountLimitCents = 1_000_000
+
+// Charge is what the simulator remembers about one idempotency key.
+type Charge struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	DeclineCode string `json:"declineCode,omitempty"`
+	Message     string `json:"message,omitempty"`
+	AmountCents int64  `json:"amountCents"`
+	// Attempts counts every request made with the key, including retries the caller made after a failure.
+	Attempts int `json:"attempts"`
+}
+
+// Server is the simulated provider.
+type Server struct {
+	mu      sync.Mutex
+	charges map[string]*Charge
+	refunds map[string]string
+}
+
+// New returns a simulator with no charges yet.
+func New() *Server {
+	return &Server{charges: map[string]*Charge{}, refunds: map[string]string{}}
+}
+
+// Handler serves the provider API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/charges", s.auth(s.charge))
+	mux.HandleFunc("POST /v1/refunds", s.auth(s.refund))
+	mux.HandleFunc("GET /v1/charges/{key}", s.auth(s.inspect))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		reply(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		reply(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	return mux
+}
+
+func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || !strings.HasPrefix(key, "sk_test_") || len(key) < len("sk_test_")+8 {
+			reply(w, http.StatusUnauthorized, map[string]string{"error": "missing or invalid test-mode API key"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+type chargeRequest struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	AmountCents    int64  `json:"amountCents"`
+	Currency       string `json:"currency"`
+	CardToken      string `json:"cardToken"`
+	Description    string `json:"description"`
+}
+
+func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
+	var req chargeRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.IdempotencyKey == "" || req.AmountCents < 0 {
+		reply(w, http.StatusBadRequest, map[string]string{"error": "idempotencyKey, amountCents and cardToken are required"})
+		return
+	}
+	s.mu.Lock()
+	c, seen := s.charges[req.IdempotencyKey]
+	if !seen {
+		c = &Charge{ID: "ch_" + digest(req.IdempotencyKey), AmountCents: req.AmountCents}
+		s.charges[req.IdempotencyKey] = c
+	}
+	c.Attempts++
+	attempts, decided := c.Attempts, c.Status != ""
+	snapshot := *c
+	s.mu.Unlock()
+
+	if decided {
+		reply(w, http.StatusOK, snapshot) // idempotent replay: the first outcome, never a second charge
+		return
+	}
+	switch {
+	case req.CardToken == "tok_timeout":
+		select {
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+		}
+		reply(w, http.StatusGatewayTimeout, map[string]string{"error": "timed out"})
+		return
+	case req.CardToken == "tok_unavailable_once" && attempts == 1:
+		reply(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily unavailable"})
+		return
+	}
+	status, code, msg := decide(req)
+	s.mu.Lock()
+	c.Status, c.DeclineCode, c.Message = status, code, msg
+	snapshot = *c
+	s.mu.Unlock()
+	reply(w, http.StatusOK, snapshot)
+}
+
+func decide(req chargeRequest) (status, code, msg string) {
+	switch {
+	case req.AmountCents > AmountLimitCents:
+		return "declined", "amount_over_limit", "the amount exceeds the card's limit of 10,000.00"
+	case req.CardToken == "tok_visa" || req.CardToken == "tok_mastercard" || req.CardToken == "tok_unavailable_once":
+		return "succeeded", "", ""
+	case req.CardToken == "tok_declined":
+		return "declined", "card_declined", "the card was declined"
+	case req.CardToken == "tok_insufficient_funds":
+		return "declined", "insufficient_funds", "the card has insufficient funds"
+	default:
+		return "declined", "card_declined", "unknown card token"
+	}
+}
+
+type refundRequest struct {
+	IdempotencyKey string `json:"idempotencyKey"`
+	ChargeID       string `json:"chargeId"`
+	AmountCents    int64  `json:"amountCents"`
+}
+
+func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
+	var req refundRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.IdempotencyKey == "" || req.ChargeID == "" {
+		reply(w, http.StatusBadRequest, map[string]string{"error": "idempotencyKey and chargeId are required"})
+		return
+	}
+	s.mu.Lock()
+	id, ok := s.refunds[req.IdempotencyKey]
+	if !ok {
+		id = "re_" + digest(req.IdempotencyKey)
+		s.refunds[req.IdempotencyKey] = id
+	}
+	s.mu.Unlock()
+	reply(w, http.StatusOK, map[string]string{"id": id, "status": "succeeded"})
+}
+
+func (s *Server) inspect(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	c, ok := s.charges[r.PathValue("key")]
+	var snapshot Charge
+	if ok {
+		snapshot = *c
+	}
+	s.mu.Unlock()
+	if !ok {
+		reply(w, http.StatusNotFound, map[string]string{"error": "no charge with that idempotency key"})
+		return
+	}
+	reply(w, http.StatusOK, snapshot)
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:24]
+}
+
+func reply(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

@@ -1,0 +1,100 @@
+// Command inventory owns the catalog and stock: it reserves stock for placed orders (or rejects them),
+// releases it when an order fails or is cancelled, commits it on dispatch, and expires unpaid reservations on
+// a cron input binding. See apps/inventory/stock for the domain.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"orderflow/apps/inventory/api"
+	"orderflow/apps/inventory/stock"
+	"orderflow/internal/platform/daprx"
+	"orderflow/internal/platform/service"
+	"orderflow/internal/platform/web"
+)
+
+// Config is the inventory service's configuration.
+type Config struct {
+	service.Config
+	StateStore     string        `env:"STATESTORE_NAME,notEmpty" envDefault:"inventory-store"`
+	ExpiryBinding  string        `env:"EXPIRY_BINDING,notEmpty" envDefault:"reservation-expiry"`
+	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"15m"`
+	SeedCatalog    bool          `env:"SEED_CATALOG" envDefault:"true"`
+	SeedStock      int           `env:"SEED_STOCK" envDefault:"1000"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	errs := []error{c.Config.Validate()}
+	if c.ReservationTTL < time.Second {
+		errs = append(errs, fmt.Errorf("RESERVATION_TTL must be at least 1s, got %s", c.ReservationTTL))
+	}
+	if c.SeedStock < 0 {
+		errs = append(errs, errors.New("SEED_STOCK must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// demoCatalog is what a new user finds when the catalog is empty (SEED_CATALOG=true).
+func demoCatalog(stockEach int) []stock.SeedProduct {
+	p := func(sku, name string, cents int64) stock.SeedProduct {
+		return stock.SeedProduct{SKU: sku, ProductInput: stock.ProductInput{Name: name, PriceCents: cents, Available: stockEach}}
+	}
+	return []stock.SeedProduct{
+		p("SKU-1", "Espresso beans, 1 kg", 1999),
+		p("SKU-2", "Ceramic cup", 899),
+		p("SKU-3", "Hand grinder", 4599),
+		p("SKU-4", "Pour-over kettle", 3499),
+		p("SKU-5", "Paper filters, 100", 499),
+	}
+}
+
+func main() { service.Main("inventory", run) }
+
+func run(ctx context.Context) error {
+	cfg := Config{Config: service.Defaults("inventory", 8081)}
+	return service.Serve(ctx, &cfg, &cfg.Config, func(ctx context.Context, d *service.Deps) ([]web.Check, error) {
+		d.Uses(cfg.StateStore, cfg.ExpiryBinding)
+		svc := stock.NewService(
+			daprx.NewStore[stock.Product](d.Dapr, cfg.StateStore),
+			daprx.NewStore[stock.Reservation](d.Dapr, cfg.StateStore),
+			daprx.NewStore[stock.Catalog](d.Dapr, cfg.StateStore),
+			daprx.NewStore[stock.OpenIndex](d.Dapr, cfg.StateStore),
+			d.Publisher, cfg.ReservationTTL, time.Now,
+		)
+		api.Register(d.Engine, d.Events, svc, cfg.ExpiryBinding)
+		if cfg.SeedCatalog {
+			// Before the app listens, so the sidecar delivers no order before the catalog exists.
+			if err := seed(ctx, d, svc, demoCatalog(cfg.SeedStock)); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+}
+
+// seed fills an empty catalog once the sidecar's state API answers, which it does before the app listens.
+func seed(ctx context.Context, d *service.Deps, svc *stock.Service, products []stock.SeedProduct) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		seeded, err := svc.Seed(ctx, products)
+		if err == nil {
+			if seeded {
+				d.Log.WithField("products", len(products)).Info("seeded the demo catalog")
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("seeding the demo catalog (SEED_CATALOG): %w", err)
+		}
+		d.Log.WithError(err).Debug("seeding the catalog; retrying")
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

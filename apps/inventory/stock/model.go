@@ -1,0 +1,100 @@
+// Package stock is the inventory service's domain: the catalog, stock levels (available / reserved /
+// committed) and reservations, and the rules that keep stock exact under concurrency and redelivery.
+//
+// # How a multi-line reservation stays all-or-nothing without oversell
+//
+// Each SKU's record carries the holds placed on it, keyed by order id. Reserving an order:
+//
+//  1. reads the SKU records with their ETags and decides — reserve if every line fits, reject otherwise;
+//  2. applies the missing holds in one state transaction, every write guarded by its ETag (available -= q,
+//     reserved += q, holds[order] = q);
+//  3. records the decision with a create-only write of the reservation record; whoever creates it first wins,
+//     and a loser with the opposite decision takes its holds back;
+//  4. publishes stock.reserved or stock.rejected.
+//
+// Why not rely on the transaction alone: Redis has no rollback, so when one write's ETag check fails Dapr still
+// applies the others. The hold on each SKU makes every write idempotent and visible, so a partially applied
+// transaction is simply completed (or undone) on the next attempt, and a crash anywhere is repaired by the
+// redelivered event. Stock never goes negative because every decrement is checked against the ETag'd record
+// it was computed from. On stores with real transactions (PostgreSQL, MySQL) the same code simply never sees a
+// partial application.
+package stock
+
+import (
+	"time"
+
+	"orderflow/internal/events"
+)
+
+// Product is a catalog entry and its stock. Invariant: the stock ever received equals available + reserved +
+// committed, and reserved equals the sum of holds.
+type Product struct {
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	PriceCents int64  `json:"priceCents"`
+	Available  int    `json:"available"`
+	Reserved   int    `json:"reserved"`
+	Committed  int    `json:"committed"`
+	// Holds maps order id → quantity reserved for it.
+	Holds map[string]int `json:"holds,omitempty"`
+}
+
+// Status is where a reservation is.
+type Status string
+
+// Reservation statuses.
+const (
+	// Reserved: stock is held for the order, waiting for payment and dispatch.
+	Reserved Status = "RESERVED"
+	// Expiring: not paid within the TTL; stock stays held until shipping confirms nothing will ship.
+	Expiring Status = "EXPIRING"
+	// Released: the holds went back to available (payment failed, cancelled, expired).
+	Released Status = "RELEASED"
+	// Committed: dispatched; the held stock left the warehouse.
+	Committed Status = "COMMITTED"
+	// Rejected: an unknown SKU or not enough stock; nothing is held.
+	Rejected Status = "REJECTED"
+	// Cancelled: the order was cancelled before inventory saw it; it will never be reserved.
+	Cancelled Status = "CANCELLED"
+)
+
+// Reservation is inventory's record of one order.
+type Reservation struct {
+	OrderID    string               `json:"orderId"`
+	CustomerID string               `json:"customerId,omitempty"`
+	Status     Status               `json:"status"`
+	Lines      []events.PricedLine  `json:"lines,omitempty"`
+	TotalCents int64                `json:"totalCents,omitempty"`
+	Payment    events.PaymentMethod `json:"payment"`
+	Shortages  []events.Shortage    `json:"shortages,omitempty"`
+	Reason     string               `json:"reason,omitempty"`
+	ReservedAt time.Time            `json:"reservedAt,omitempty"`
+	ExpiresAt  time.Time            `json:"expiresAt,omitempty"`
+	UpdatedAt  time.Time            `json:"updatedAt"`
+}
+
+func (r Reservation) skus() []string {
+	out := make([]string, len(r.Lines))
+	for i, l := range r.Lines {
+		out[i] = l.SKU
+	}
+	return out
+}
+
+func (r Reservation) items() []events.Item {
+	out := make([]events.Item, len(r.Lines))
+	for i, l := range r.Lines {
+		out[i] = events.Item{SKU: l.SKU, Quantity: l.Quantity}
+	}
+	return out
+}
+
+// Catalog lists every SKU, for GET /v1/products (the Redis state store cannot list keys).
+type Catalog struct {
+	SKUs []string `json:"skus"`
+}
+
+// OpenIndex is one shard of the list of reservations the expiry sweep must watch: order id → expiry.
+type OpenIndex struct {
+	Orders map[string]time.Time `json:"orders"`
+}

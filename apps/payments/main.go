@@ -1,0 +1,73 @@
+// Command payments charges orders once their stock is reserved and refunds them when they are stopped later,
+// through the card provider behind the "card-provider" output binding. Its API key comes from the Dapr secret
+// store. Locally the provider is the simulator in apps/cardsim.
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"orderflow/apps/payments/api"
+	"orderflow/apps/payments/payment"
+	"orderflow/internal/platform/daprx"
+	"orderflow/internal/platform/service"
+	"orderflow/internal/platform/web"
+)
+
+// Config is the payments service's configuration.
+type Config struct {
+	service.Config
+	StateStore      string `env:"STATESTORE_NAME,notEmpty" envDefault:"payments-store"`
+	ProviderBinding string `env:"CARD_PROVIDER_BINDING,notEmpty" envDefault:"card-provider"`
+	SecretStore     string `env:"SECRET_STORE,notEmpty" envDefault:"secretstore"`
+	APIKeySecret    string `env:"CARD_PROVIDER_SECRET,notEmpty" envDefault:"card-provider-api-key"`
+}
+
+func main() { service.Main("payments", run) }
+
+func run(ctx context.Context) error {
+	cfg := Config{Config: service.Defaults("payments", 8082)}
+	return service.Serve(ctx, &cfg, &cfg.Config, func(ctx context.Context, d *service.Deps) ([]web.Check, error) {
+		d.Uses(cfg.StateStore, cfg.ProviderBinding, cfg.SecretStore)
+		apiKey, err := readSecret(ctx, d.Dapr, cfg.SecretStore, cfg.APIKeySecret)
+		if err != nil {
+			return nil, err
+		}
+		svc := payment.NewService(
+			daprx.NewStore[payment.Payment](d.Dapr, cfg.StateStore),
+			payment.NewBindingProvider(daprx.NewBinding(d.Dapr, cfg.ProviderBinding), apiKey),
+			d.Publisher, time.Now,
+		)
+		api.Register(d.Engine, d.Events, svc)
+		return nil, nil
+	})
+}
+
+// readSecret fetches the provider's API key from the secret store, waiting for the sidecar to come up; a
+// missing secret stops the service with a message naming it.
+func readSecret(ctx context.Context, client dapr.Client, store, name string) (string, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		values, err := client.GetSecret(ctx, store, name, nil)
+		if err == nil {
+			if v := values[name]; v != "" {
+				return v, nil
+			}
+			return "", fmt.Errorf("secret %q in secret store %q is empty or missing (CARD_PROVIDER_SECRET)", name, store)
+		}
+		// Unavailable means the sidecar is not up yet; anything else (no such store or secret) will not heal.
+		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
+			return "", fmt.Errorf("reading secret %q from secret store %q (SECRET_STORE/CARD_PROVIDER_SECRET): %w", name, store, err)
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,268 @@
+package tests
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orderflow/internal/events/eventschema"
+	"orderflow/tests/harness"
+)
+
+var terminal = []string{"SHIPPED", "REJECTED", "PAYMENT_FAILED", "CANCELLED", "EXPIRED"}
+
+type sagaOrder struct {
+	ID                string  `json:"id"`
+	Status            string  `json:"status"`
+	Reason            string  `json:"reason"`
+	TotalCents        *int64  `json:"totalCents"`
+	PaymentID         string  `json:"paymentId"`
+	CancelRequestedAt *string `json:"cancelRequestedAt"`
+	StockReleasedAt   *string `json:"stockReleasedAt"`
+	RefundedAt        *string `json:"refundedAt"`
+	Shipment          *struct {
+		TrackingNumber string `json:"trackingNumber"`
+	} `json:"shipment"`
+	History []struct {
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	} `json:"history"`
+}
+
+func (o sagaOrder) statuses() []string {
+	out := make([]string, len(o.History))
+	for i, h := range o.History {
+		out[i] = h.Status
+	}
+	return out
+}
+
+type product struct {
+	SKU        string `json:"sku"`
+	Name       string `json:"name"`
+	PriceCents int64  `json:"priceCents"`
+	Available  int    `json:"available"`
+	Reserved   int    `json:"reserved"`
+	Committed  int    `json:"committed"`
+}
+
+// saga is one isolated orderflow plus what a scenario needs to check its invariants at the end.
+type saga struct {
+	*harness.System
+	t       *testing.T
+	mu      sync.Mutex
+	initial map[string]int
+	orders  []string
+}
+
+func startSaga(t *testing.T, opts harness.Options) *saga {
+	t.Helper()
+	opts.Spy = true
+	s := &saga{System: harness.Start(t, opts), t: t, initial: map[string]int{}}
+	return s
+}
+
+func (s *saga) url(app string) string { return s.App(app).URL() }
+
+// stock creates a product with a known starting quantity, which the invariant check then holds it to.
+func (s *saga) stock(sku string, priceCents int64, available int) {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodPut, s.url("inventory")+"/v1/products/"+sku,
+		map[string]any{"name": "Test " + sku, "priceCents": priceCents, "available": available}, nil)
+	require.Contains(s.t, []int{http.StatusOK, http.StatusCreated}, r.Status, string(r.Body))
+	s.mu.Lock()
+	s.initial[sku] = available
+	s.mu.Unlock()
+}
+
+func (s *saga) product(sku string) product {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodGet, s.url("inventory")+"/v1/products/"+sku, nil, nil)
+	require.Equal(s.t, http.StatusOK, r.Status, string(r.Body))
+	var p product
+	r.JSON(s.t, &p)
+	return p
+}
+
+func orderBody(token string, items ...any) map[string]any {
+	lines := make([]map[string]any, 0, len(items)/2)
+	for i := 0; i+1 < len(items); i += 2 {
+		lines = append(lines, map[string]any{"sku": items[i], "quantity": items[i+1]})
+	}
+	return map[string]any{"customerId": "c-42", "email": "ada@example.com", "items": lines, "payment": map[string]any{"cardToken": token}}
+}
+
+// place posts an order and remembers it for the invariant check.
+func (s *saga) place(body map[string]any) sagaOrder {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodPost, s.url("orders")+"/v1/orders", body, nil)
+	require.Equal(s.t, http.StatusCreated, r.Status, string(r.Body))
+	var o sagaOrder
+	r.JSON(s.t, &o)
+	s.track(o.ID)
+	return o
+}
+
+func (s *saga) track(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders = append(s.orders, id)
+}
+
+func (s *saga) order(id string) sagaOrder {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodGet, s.url("orders")+"/v1/orders/"+id, nil, nil)
+	require.Equal(s.t, http.StatusOK, r.Status, string(r.Body))
+	var o sagaOrder
+	r.JSON(s.t, &o)
+	return o
+}
+
+// await waits until the order reaches status (or any terminal status, which fails the test if it is not
+// the one wanted).
+func (s *saga) await(id, status string, timeout time.Duration) sagaOrder {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r := harness.Do(s.t, http.MethodGet, s.url("orders")+"/v1/orders/"+id, nil, nil)
+		if r.Status == http.StatusNotFound && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // an order published straight to the broker is stored moments later
+			continue
+		}
+		require.Equal(s.t, http.StatusOK, r.Status, string(r.Body))
+		var o sagaOrder
+		r.JSON(s.t, &o)
+		if o.Status == status {
+			return o
+		}
+		if slices.Contains(terminal, o.Status) || time.Now().After(deadline) {
+			s.t.Fatalf("order %s is %s (history %v, reason %q); wanted %s", id, o.Status, o.statuses(), o.Reason, status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *saga) getJSON(app, path string, v any) int {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodGet, s.url(app)+path, nil, nil)
+	if r.Status == http.StatusOK {
+		r.JSON(s.t, v)
+	}
+	return r.Status
+}
+
+type charge struct {
+	Status   string `json:"status"`
+	Attempts int    `json:"attempts"`
+}
+
+// providerCharge asks the card simulator what it saw for an order.
+func (s *saga) providerCharge(orderID string) (charge, bool) {
+	s.t.Helper()
+	r := harness.Do(s.t, http.MethodGet, s.CardSimulator+"/v1/charges/"+orderID, nil,
+		map[string]string{"Authorization": "Bearer sk_test_orderflow_local_only"})
+	if r.Status == http.StatusNotFound {
+		return charge{}, false
+	}
+	require.Equal(s.t, http.StatusOK, r.Status, string(r.Body))
+	var c charge
+	r.JSON(s.t, &c)
+	return c, true
+}
+
+func (s *saga) emails(orderID string) []string {
+	s.t.Helper()
+	var v struct {
+		Notifications []struct {
+			Event string `json:"event"`
+		} `json:"notifications"`
+	}
+	require.Equal(s.t, http.StatusOK, s.getJSON("notifications", "/v1/notifications?orderId="+orderID, &v))
+	out := make([]string, len(v.Notifications))
+	for i, n := range v.Notifications {
+		out[i] = n.Event
+	}
+	return out
+}
+
+// awaitEmails waits until the order's sent log holds exactly want (in saga order).
+func (s *saga) awaitEmails(orderID string, want ...string) {
+	s.t.Helper()
+	require.Eventually(s.t, func() bool { return slices.Equal(s.emails(orderID), want) }, 20*time.Second, 100*time.Millisecond,
+		"e-mails for %s: got %v, want %v", orderID, s.emails(orderID), want)
+	for _, ev := range want {
+		_, err := os.Stat(filepath.Join(s.DataDir, "mail", orderID+"-"+ev+".eml"))
+		require.NoError(s.t, err, "the %s e-mail reached the email binding", ev)
+	}
+}
+
+// verify checks, at the end of a scenario, what must hold whatever happened: every order ended in exactly one
+// terminal status; for every SKU the stock received equals available + reserved + committed and nothing is
+// still reserved; and every event the services published validates against docs/events.
+func (s *saga) verify() {
+	s.t.Helper()
+	for _, id := range s.orders {
+		o := s.order(id)
+		require.Contains(s.t, terminal, o.Status, "order %s ended in a terminal status", id)
+		var terminals int
+		for _, st := range o.statuses() {
+			if slices.Contains(terminal, st) {
+				terminals++
+			}
+		}
+		assert.Equal(s.t, 1, terminals, "order %s has exactly one terminal status: %v", id, o.statuses())
+		assert.Equal(s.t, o.Status, o.statuses()[len(o.History)-1])
+	}
+	for sku, initial := range s.initial {
+		var p product
+		require.Eventually(s.t, func() bool {
+			p = s.product(sku)
+			return p.Reserved == 0
+		}, 20*time.Second, 100*time.Millisecond, "no stock of %s stays reserved once every order ended", sku)
+		assert.Equal(s.t, initial, p.Available+p.Reserved+p.Committed, "stock of %s is conserved: %+v", sku, p)
+		assert.GreaterOrEqual(s.t, p.Available, 0)
+	}
+	s.verifySchemas()
+}
+
+var (
+	schemasOnce sync.Once
+	schemas     *eventschema.Validator
+	schemasErr  error
+)
+
+func (s *saga) verifySchemas() {
+	s.t.Helper()
+	schemasOnce.Do(func() {
+		schemas, schemasErr = eventschema.Load(filepath.Join(harness.Root(s.t), "docs", "events"))
+	})
+	require.NoError(s.t, schemasErr)
+	checked := 0
+	for topic, evs := range s.Spy.All() {
+		if slices.Contains(harness.DeadLetterTopics, topic) {
+			continue // dead letters are whatever was dropped, valid or not
+		}
+		for _, raw := range evs {
+			var e harness.Envelope
+			require.NoError(s.t, json.Unmarshal(raw, &e))
+			if !slices.Contains(s.orders, e.Subject) {
+				continue // a crafted event a test published itself
+			}
+			require.NoError(s.t, schemas.Validate(raw), "event on %s", topic)
+			checked++
+		}
+	}
+	require.Positive(s.t, checked, "the spy saw the services' events")
+}
+
+func failpoints(app, spec string) map[string]map[string]string {
+	return map[string]map[string]string{app: {"FAILPOINTS": spec}}
+}

@@ -1,0 +1,425 @@
+package tests
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orderflow/internal/events"
+	"orderflow/tests/harness"
+)
+
+const settle = 30 * time.Second
+
+func TestHappyPathShipsWithLabelEmailsAndCommittedStock(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 10)
+	s.stock("BEANS", 1999, 10)
+	placed := s.place(orderBody("tok_visa", "MUG", 2, "BEANS", 1))
+	assert.Equal(t, "PENDING", placed.Status)
+
+	o := s.await(placed.ID, "SHIPPED", settle)
+	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
+	require.NotNil(t, o.TotalCents)
+	assert.EqualValues(t, 2*899+1999, *o.TotalCents)
+	require.NotNil(t, o.Shipment)
+
+	var pay struct {
+		Status      string `json:"status"`
+		AmountCents int64  `json:"amountCents"`
+	}
+	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+	assert.Equal(t, "CHARGED", pay.Status)
+	assert.EqualValues(t, *o.TotalCents, pay.AmountCents)
+
+	label, err := os.ReadFile(filepath.Join(s.DataDir, "labels", o.ID+".json"))
+	require.NoError(t, err, "the label went through the shipping-labels binding")
+	assert.Contains(t, string(label), o.Shipment.TrackingNumber)
+	s.awaitEmails(o.ID, "order.placed", "shipment.dispatched")
+
+	assert.Equal(t, product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 8, Committed: 2}, s.product("MUG"))
+	s.verify()
+}
+
+func TestRejectedOrders(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("LAST", 500, 1)
+	tests := []struct {
+		name   string
+		body   map[string]any
+		reason string
+	}{
+		{"unknown sku", orderBody("tok_visa", "NOPE", 1), "NOPE is not in the catalog"},
+		{"not enough stock", orderBody("tok_visa", "LAST", 2), "LAST: 2 requested, 1 available"},
+		{"one good line does not save a bad one", orderBody("tok_visa", "LAST", 1, "NOPE", 1), "NOPE is not in the catalog"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			placed := s.place(tc.body)
+			o := s.await(placed.ID, "REJECTED", settle)
+			assert.Contains(t, o.Reason, tc.reason)
+			s.awaitEmails(o.ID, "order.placed", "stock.rejected")
+			_, charged := s.providerCharge(o.ID)
+			assert.False(t, charged, "a rejected order is never charged")
+		})
+	}
+	assert.Equal(t, 1, s.product("LAST").Available, "rejections hold nothing")
+	s.verify()
+}
+
+func TestPaymentFailuresReleaseTheStock(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 5)
+	s.stock("GOLD", 2_000_000, 5)
+	tests := []struct {
+		name, token, sku string
+		reason           string
+		attempts         int
+	}{
+		{name: "declined card", token: "tok_declined", sku: "MUG", reason: "declined", attempts: 1},
+		{name: "insufficient funds", token: "tok_insufficient_funds", sku: "MUG", reason: "insufficient funds", attempts: 1},
+		{name: "over the card limit", token: "tok_visa", sku: "GOLD", reason: "limit", attempts: 1},
+		// tok_timeout never answers: the card-provider binding's 1s timeout and 2 retries (Resiliency) apply,
+		// then payments gives up and the order fails.
+		{name: "provider timeout after retries", token: "tok_timeout", sku: "MUG", reason: "did not answer in time", attempts: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			placed := s.place(orderBody(tc.token, tc.sku, 1))
+			o := s.await(placed.ID, "PAYMENT_FAILED", settle)
+			assert.Contains(t, o.Reason, tc.reason)
+			require.Eventually(t, func() bool { return s.order(o.ID).StockReleasedAt != nil }, settle, 100*time.Millisecond)
+			c, _ := s.providerCharge(o.ID)
+			assert.Equal(t, tc.attempts, c.Attempts, "calls the provider saw")
+			s.awaitEmails(o.ID, "order.placed", "payment.failed")
+		})
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			assert.Equal(t, 5, s.product("MUG").Available, "every failed payment gave its stock back")
+			s.verify()
+		}
+	})
+}
+
+func TestTransientProviderFailureRecoversUnderTheRetryPolicy(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 5)
+	// tok_unavailable_once: the provider answers 503 to the first attempt. The card-provider binding's retry
+	// policy (components/shared/resiliency.yaml) retries inside the sidecar and the payment succeeds.
+	o := s.await(s.place(orderBody("tok_unavailable_once", "MUG", 1)).ID, "SHIPPED", settle)
+	c, ok := s.providerCharge(o.ID)
+	require.True(t, ok)
+	assert.Equal(t, 2, c.Attempts, "the sidecar retried the failed call once")
+	assert.Equal(t, "succeeded", c.Status)
+	s.verify()
+}
+
+func TestCancellation(t *testing.T) {
+	t.Parallel()
+	t.Run("before payment voids the charge and releases the stock", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{Env: failpoints("payments", "payments.before-charge=sleep(3s)")})
+		s.stock("MUG", 899, 3)
+		o := s.await(s.place(orderBody("tok_visa", "MUG", 2)).ID, "RESERVED", settle)
+		r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+
+		o = s.await(o.ID, "CANCELLED", settle)
+		require.Eventually(t, func() bool { return s.order(o.ID).StockReleasedAt != nil }, settle, 100*time.Millisecond)
+		var pay struct{ Status string }
+		require.Eventually(t, func() bool {
+			return s.getJSON("payments", "/v1/payments/"+o.ID, &pay) == http.StatusOK && pay.Status == "VOIDED"
+		}, settle, 100*time.Millisecond)
+		time.Sleep(4 * time.Second) // let the delayed stock.reserved delivery reach payments
+		_, charged := s.providerCharge(o.ID)
+		assert.False(t, charged, "a voided order is never charged")
+		assert.Equal(t, 3, s.product("MUG").Available)
+		s.awaitEmails(o.ID, "order.placed", "order.cancelled")
+		s.verify()
+	})
+	t.Run("after payment refunds", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{Env: failpoints("shipping", "shipping.before-dispatch=sleep(3s)")})
+		s.stock("MUG", 899, 3)
+		o := s.await(s.place(orderBody("tok_visa", "MUG", 1)).ID, "PAID", settle)
+		r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+		require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+
+		o = s.await(o.ID, "CANCELLED", settle)
+		require.Eventually(t, func() bool { o = s.order(o.ID); return o.RefundedAt != nil && o.StockReleasedAt != nil },
+			settle, 100*time.Millisecond)
+		var pay struct{ Status string }
+		require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+		assert.Equal(t, "REFUNDED", pay.Status)
+		var sh struct{ Status, Reason string }
+		require.Equal(t, http.StatusOK, s.getJSON("shipping", "/v1/shipments/"+o.ID, &sh))
+		assert.Equal(t, "CANCELLED", sh.Status, "the delayed dispatch found the order stopped")
+		time.Sleep(4 * time.Second)
+		_, err := os.Stat(filepath.Join(s.DataDir, "labels", o.ID+".json"))
+		assert.True(t, os.IsNotExist(err), "no label for a cancelled order")
+		s.awaitEmails(o.ID, "order.placed", "order.cancelled", "payment.refunded")
+		s.verify()
+	})
+	t.Run("after shipping conflicts", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{})
+		s.stock("MUG", 899, 3)
+		o := s.await(s.place(orderBody("tok_visa", "MUG", 1)).ID, "SHIPPED", settle)
+		r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+		require.Equal(t, http.StatusConflict, r.Status, string(r.Body))
+		assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+		assert.Equal(t, "SHIPPED", s.order(o.ID).Status)
+		s.verify()
+	})
+}
+
+func TestUnpaidReservationExpires(t *testing.T) {
+	t.Parallel()
+	// Payments is held up longer than the reservation's TTL; the cron binding's sweep expires it.
+	s := startSaga(t, harness.Options{Env: map[string]map[string]string{
+		"inventory": {"RESERVATION_TTL": "2s"},
+		"payments":  {"FAILPOINTS": "payments.before-charge=sleep(8s)"},
+	}})
+	s.stock("MUG", 899, 4)
+	o := s.await(s.place(orderBody("tok_visa", "MUG", 3)).ID, "RESERVED", settle)
+	assert.Equal(t, 1, s.product("MUG").Available)
+
+	o = s.await(o.ID, "EXPIRED", settle)
+	assert.Equal(t, "reservation_expired", o.Reason)
+	require.Eventually(t, func() bool { return s.product("MUG").Available == 4 }, settle, 100*time.Millisecond)
+	var res struct{ Status string }
+	require.Equal(t, http.StatusOK, s.getJSON("inventory", "/v1/reservations/"+o.ID, &res))
+	assert.Equal(t, "RELEASED", res.Status)
+	var pay struct{ Status string }
+	require.Eventually(t, func() bool {
+		return s.getJSON("payments", "/v1/payments/"+o.ID, &pay) == http.StatusOK && pay.Status == "VOIDED"
+	}, settle, 100*time.Millisecond)
+	s.awaitEmails(o.ID, "order.placed", "order.cancelled")
+	s.verify()
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 10)
+	key := map[string]string{"Idempotency-Key": "checkout-7f3a"}
+	first := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders", orderBody("tok_visa", "MUG", 1), key)
+	require.Equal(t, http.StatusCreated, first.Status, string(first.Body))
+	var o sagaOrder
+	first.JSON(t, &o)
+	s.track(o.ID)
+
+	replay := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders", orderBody("tok_visa", "MUG", 1), key)
+	require.Equal(t, http.StatusOK, replay.Status, string(replay.Body))
+	assert.Equal(t, first.Header.Get("Location"), replay.Header.Get("Location"))
+
+	conflict := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders", orderBody("tok_visa", "MUG", 2), key)
+	require.Equal(t, http.StatusConflict, conflict.Status, string(conflict.Body))
+	assert.Contains(t, string(conflict.Body), `"field":"Idempotency-Key"`)
+
+	s.await(o.ID, "SHIPPED", settle)
+	var list struct{ Orders []sagaOrder }
+	require.Equal(t, http.StatusOK, s.getJSON("orders", "/v1/orders?customerId=c-42", &list))
+	assert.Len(t, list.Orders, 1, "the replay created no second order")
+	assert.Equal(t, 9, s.product("MUG").Available)
+	s.verify()
+}
+
+func TestSameCloudEventTwiceHasOneEffect(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 10)
+	const orderID = "dup-0001"
+	at := time.Now().UTC()
+	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
+		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
+		Items: []events.Item{{SKU: "MUG", Quantity: 3}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
+	}), "tests", "")
+	require.NoError(t, err)
+	raw, err := json.Marshal(env)
+	require.NoError(t, err)
+	s.track(orderID)
+	s.Spy.Publish(t, "order.placed", raw)
+	s.Spy.Publish(t, "order.placed", raw)
+
+	o := s.await(orderID, "SHIPPED", settle)
+	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
+	var pay struct {
+		Status      string `json:"status"`
+		AmountCents int64  `json:"amountCents"`
+	}
+	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+orderID, &pay))
+	assert.Equal(t, "CHARGED", pay.Status)
+	assert.EqualValues(t, 3*899, pay.AmountCents, "charged once, for the one reservation")
+	assert.Equal(t, product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 7, Committed: 3}, s.product("MUG"))
+	s.awaitEmails(orderID, "order.placed", "shipment.dispatched")
+	s.verify()
+}
+
+func TestConcurrentOrdersNeverOversell(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("LAST5", 1000, 5)
+	var wg sync.WaitGroup
+	ids := make(chan string, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids <- s.place(orderBody("tok_visa", "LAST5", 1)).ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	counts := map[string]int{}
+	for id := range ids {
+		deadline := time.Now().Add(settle)
+		for {
+			st := s.order(id).Status
+			if st == "SHIPPED" || st == "REJECTED" || time.Now().After(deadline) {
+				counts[st]++
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	assert.Equal(t, map[string]int{"SHIPPED": 5, "REJECTED": 15}, counts)
+	assert.Equal(t, product{SKU: "LAST5", Name: "Test LAST5", PriceCents: 1000, Available: 0, Committed: 5}, s.product("LAST5"))
+	s.verify()
+}
+
+func TestMalformedEventGoesToDeadLetterAndNothingCrashes(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 5)
+	bad := []byte(`{"specversion":"1.0","id":"bad-1","source":"tests","type":"orderflow.order.placed.v1",` +
+		`"datacontenttype":"application/json","data":{"orderId":"","items":"not-a-list"}}`)
+	s.Spy.Publish(t, "order.placed", bad)
+
+	for _, dlq := range []string{"inventory.deadletter", "orders.deadletter", "notifications.deadletter"} {
+		e := s.Spy.WaitFor(t, dlq, settle, func(e harness.Envelope) bool { return e.ID == "bad-1" })
+		assert.Equal(t, "orderflow.order.placed.v1", e.Type, "the original event is kept on %s", dlq)
+	}
+	for _, app := range []string{"orders", "inventory", "notifications"} {
+		r := harness.Do(t, http.MethodGet, s.url(app)+"/readyz", nil, nil)
+		assert.Equal(t, http.StatusOK, r.Status, "%s is still ready", app)
+	}
+	s.await(s.place(orderBody("tok_visa", "MUG", 1)).ID, "SHIPPED", settle)
+	s.verify()
+}
+
+func TestInvalidRequestsGetProblemJSON(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{Apps: []string{"orders", "inventory"}})
+	tests := []struct {
+		name, method, app, path string
+		body                    any
+		status                  int
+		field                   string
+	}{
+		{"malformed order JSON", http.MethodPost, "orders", "/v1/orders", `{"items":`, http.StatusBadRequest, "body"},
+		{"order without items", http.MethodPost, "orders", "/v1/orders", orderBody("tok_visa"), http.StatusBadRequest, "items"},
+		{"negative quantity", http.MethodPost, "orders", "/v1/orders", orderBody("tok_visa", "MUG", -1), http.StatusBadRequest, "items[0].quantity"},
+		{"unknown order", http.MethodGet, "orders", "/v1/orders/does-not-exist", nil, http.StatusNotFound, ""},
+		{"list without customer", http.MethodGet, "orders", "/v1/orders", nil, http.StatusBadRequest, "customerId"},
+		{"product with negative price", http.MethodPut, "inventory", "/v1/products/MUG", map[string]any{"name": "Mug", "priceCents": -1, "available": 1}, http.StatusBadRequest, "priceCents"},
+		{"product with a bad sku", http.MethodPut, "inventory", "/v1/products/bad%20sku", map[string]any{"name": "Mug", "priceCents": 1, "available": 1}, http.StatusBadRequest, "sku"},
+		{"unknown product", http.MethodGet, "inventory", "/v1/products/NOPE", nil, http.StatusNotFound, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := harness.Do(t, tc.method, s.url(tc.app)+tc.path, tc.body, nil)
+			require.Equal(t, tc.status, r.Status, string(r.Body))
+			assert.Equal(t, "application/problem+json", r.Header.Get("Content-Type"))
+			var p struct {
+				Status int    `json:"status"`
+				Field  string `json:"field"`
+				Detail string `json:"detail"`
+			}
+			r.JSON(t, &p)
+			assert.Equal(t, tc.status, p.Status)
+			assert.Equal(t, tc.field, p.Field)
+			assert.NotEmpty(t, p.Detail)
+		})
+	}
+}
+
+func TestCrashBetweenWriteAndPublishStillCompletes(t *testing.T) {
+	t.Parallel()
+	t.Run("inventory dies after recording the reservation", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{Env: failpoints("inventory", "inventory.after-reserve=crash")})
+		s.stock("MUG", 899, 5)
+		o := s.place(orderBody("tok_visa", "MUG", 2))
+		inventory := s.App("inventory")
+		require.True(t, inventory.AppExited(settle), "the failpoint crashed inventory between its write and its publish")
+		require.NoError(t, inventory.Restart(t.Context(), map[string]string{"FAILPOINTS": ""}))
+		s.await(o.ID, "SHIPPED", settle)
+		assert.Equal(t, 3, s.product("MUG").Available)
+		s.verify()
+	})
+	t.Run("payments dies after charging, before recording", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{Env: failpoints("payments", "payments.after-charge=crash")})
+		s.stock("MUG", 899, 5)
+		o := s.place(orderBody("tok_visa", "MUG", 1))
+		payments := s.App("payments")
+		require.True(t, payments.AppExited(settle))
+		require.NoError(t, payments.Restart(t.Context(), map[string]string{"FAILPOINTS": ""}))
+		s.await(o.ID, "SHIPPED", settle)
+		c, _ := s.providerCharge(o.ID)
+		assert.Equal(t, "succeeded", c.Status)
+		assert.Equal(t, 2, c.Attempts, "the redelivery asked again with the same idempotency key")
+		s.verify()
+	})
+	t.Run("orders dies after announcing, before storing", func(t *testing.T) {
+		t.Parallel()
+		s := startSaga(t, harness.Options{Env: failpoints("orders", "orders.after-announce=crash")})
+		s.stock("MUG", 899, 5)
+		body := mustJSON(t, orderBody("tok_visa", "MUG", 1))
+		req, err := http.NewRequest(http.MethodPost, s.url("orders")+"/v1/orders", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "crash-1")
+		_, err = http.DefaultClient.Do(req)
+		require.Error(t, err, "the client sees the connection drop")
+		orders := s.App("orders")
+		require.True(t, orders.AppExited(settle))
+		require.NoError(t, orders.Restart(t.Context(), map[string]string{"FAILPOINTS": ""}))
+
+		// The order was announced before the crash: the rest of the saga went on, and orders stored it from its
+		// own event. The client retries with its Idempotency-Key and gets that order back.
+		retry := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders", body, map[string]string{"Idempotency-Key": "crash-1"})
+		require.Equal(t, http.StatusOK, retry.Status, string(retry.Body))
+		var o sagaOrder
+		retry.JSON(t, &o)
+		s.track(o.ID)
+		s.await(o.ID, "SHIPPED", settle)
+		var list struct{ Orders []sagaOrder }
+		require.Equal(t, http.StatusOK, s.getJSON("orders", "/v1/orders?customerId=c-42", &list))
+		require.Len(t, list.Orders, 1, "one order, listed for its customer")
+		assert.Equal(t, o.ID, list.Orders[0].ID)
+		s.verify()
+	})
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
