@@ -16,11 +16,20 @@ daprd: ## provision daprd 1.14 (DAPRD, ~/.dapr/bin/daprd, or a cached build in b
 	$(require_go)
 	@tools/daprd.sh >/dev/null
 
-run: ## run every service with its sidecar (dapr run -f . when the Dapr CLI is installed)
-	@if command -v dapr >/dev/null 2>&1; then echo "make run: using the Dapr CLI: dapr run -f ."; exec dapr run -f .; fi
+PROFILE ?= redis
+token = $$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+run: ## run every service with its sidecar (PROFILE=redis|rabbitmq-postgres|mqtt-mysql; uses the Dapr CLI if installed)
+	@test -d components/$(PROFILE) || { echo "make run: no profile components/$(PROFILE) (see components/README.md)" >&2; exit 1; }
+	@if command -v dapr >/dev/null 2>&1; then \
+	  sed 's#\./components/redis#./components/$(PROFILE)#' dapr.yaml > .dapr.$(PROFILE).yaml; \
+	  echo "make run: using the Dapr CLI: dapr run -f .dapr.$(PROFILE).yaml"; \
+	  export DAPR_API_TOKEN="$${DAPR_API_TOKEN:-$(token)}" APP_API_TOKEN="$${APP_API_TOKEN:-$(token)}"; \
+	  exec dapr run -f .dapr.$(PROFILE).yaml; \
+	fi
 	$(require_go)
 	@daprd="$$(tools/daprd.sh)" || exit 1; \
-	  $(GO) build -o bin/orderflow-run ./tools/run && exec bin/orderflow-run -daprd "$$daprd" -f dapr.yaml
+	  $(GO) build -o bin/orderflow-run ./tools/run && exec bin/orderflow-run -daprd "$$daprd" -f dapr.yaml -profile $(PROFILE)
 
 test: unit integration ## unit tests (with -race), then integration tests on real sidecars
 

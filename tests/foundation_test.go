@@ -85,7 +85,7 @@ func TestSidecarWithUnreachableBrokerFailsStartWithUsefulMessage(t *testing.T) {
 func TestDaprStateStoreHonoursTheKVContract(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders"}})
-	client, err := daprx.Connect(sys.App("orders").Spec.DaprGRPCPort, "")
+	client, err := daprx.Connect(sys.App("orders").Spec.DaprGRPCPort, sys.DaprAPIToken)
 	require.NoError(t, err)
 	t.Cleanup(client.Close)
 	kvtest.Run(t, daprx.NewStore[kvtest.Doc](client, "orders-store"), "kvcontract-")

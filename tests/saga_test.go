@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"orderflow/internal/events"
 	"orderflow/tests/harness"
 )
 
@@ -22,31 +21,7 @@ const settle = 30 * time.Second
 func TestHappyPathShipsWithLabelEmailsAndCommittedStock(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("MUG", 899, 10)
-	s.stock("BEANS", 1999, 10)
-	placed := s.place(orderBody("tok_visa", "MUG", 2, "BEANS", 1))
-	assert.Equal(t, "PENDING", placed.Status)
-
-	o := s.await(placed.ID, "SHIPPED", settle)
-	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
-	require.NotNil(t, o.TotalCents)
-	assert.EqualValues(t, 2*899+1999, *o.TotalCents)
-	require.NotNil(t, o.Shipment)
-
-	var pay struct {
-		Status      string `json:"status"`
-		AmountCents int64  `json:"amountCents"`
-	}
-	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
-	assert.Equal(t, "CHARGED", pay.Status)
-	assert.EqualValues(t, *o.TotalCents, pay.AmountCents)
-
-	label, err := os.ReadFile(filepath.Join(s.DataDir, "labels", o.ID+".json"))
-	require.NoError(t, err, "the label went through the shipping-labels binding")
-	assert.Contains(t, string(label), o.Shipment.TrackingNumber)
-	s.awaitEmails(o.ID, "order.placed", "shipment.dispatched")
-
-	assert.Equal(t, product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 8, Committed: 2}, s.product("MUG"))
+	scenarioHappyPath(s)
 	s.verify()
 }
 
@@ -242,31 +217,7 @@ func TestIdempotencyKey(t *testing.T) {
 func TestSameCloudEventTwiceHasOneEffect(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("MUG", 899, 10)
-	const orderID = "dup-0001"
-	at := time.Now().UTC()
-	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
-		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
-		Items: []events.Item{{SKU: "MUG", Quantity: 3}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
-	}), "tests", "")
-	require.NoError(t, err)
-	raw, err := json.Marshal(env)
-	require.NoError(t, err)
-	s.track(orderID)
-	s.Spy.Publish(t, "order.placed", raw)
-	s.Spy.Publish(t, "order.placed", raw)
-
-	o := s.await(orderID, "SHIPPED", settle)
-	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
-	var pay struct {
-		Status      string `json:"status"`
-		AmountCents int64  `json:"amountCents"`
-	}
-	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+orderID, &pay))
-	assert.Equal(t, "CHARGED", pay.Status)
-	assert.EqualValues(t, 3*899, pay.AmountCents, "charged once, for the one reservation")
-	assert.Equal(t, product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 7, Committed: 3}, s.product("MUG"))
-	s.awaitEmails(orderID, "order.placed", "shipment.dispatched")
+	scenarioDuplicateDelivery(s)
 	s.verify()
 }
 
@@ -305,20 +256,7 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 func TestMalformedEventGoesToDeadLetterAndNothingCrashes(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("MUG", 899, 5)
-	bad := []byte(`{"specversion":"1.0","id":"bad-1","source":"tests","type":"orderflow.order.placed.v1",` +
-		`"datacontenttype":"application/json","data":{"orderId":"","items":"not-a-list"}}`)
-	s.Spy.Publish(t, "order.placed", bad)
-
-	for _, dlq := range []string{"inventory.deadletter", "orders.deadletter", "notifications.deadletter"} {
-		e := s.Spy.WaitFor(t, dlq, settle, func(e harness.Envelope) bool { return e.ID == "bad-1" })
-		assert.Equal(t, "orderflow.order.placed.v1", e.Type, "the original event is kept on %s", dlq)
-	}
-	for _, app := range []string{"orders", "inventory", "notifications"} {
-		r := harness.Do(t, http.MethodGet, s.url(app)+"/readyz", nil, nil)
-		assert.Equal(t, http.StatusOK, r.Status, "%s is still ready", app)
-	}
-	s.await(s.place(orderBody("tok_visa", "MUG", 1)).ID, "SHIPPED", settle)
+	scenarioDeadLetter(s)
 	s.verify()
 }
 

@@ -289,3 +289,20 @@ func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
 }
+
+// UseProfile points every spec at components/<profile> instead of the profile folder dapr.yaml names (any
+// folder under componentsDir other than shared), which is what switching profiles by editing dapr.yaml does.
+func UseProfile(specs []Spec, componentsDir, profile string) error {
+	target := filepath.Join(componentsDir, profile)
+	if !isDir(target) || profile == "shared" || profile == "secrets" {
+		return fmt.Errorf("no component profile %q (a folder under %s)", profile, componentsDir)
+	}
+	for i := range specs {
+		for j, p := range specs[i].ResourcesPaths {
+			if filepath.Dir(p) == componentsDir && filepath.Base(p) != "shared" {
+				specs[i].ResourcesPaths[j] = target
+			}
+		}
+	}
+	return nil
+}

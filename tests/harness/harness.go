@@ -34,6 +34,8 @@ type Options struct {
 	ExpectStartFailure bool
 	// Spy runs a Spy (System.Spy) beside the apps.
 	Spy bool
+	// Profile is the component profile (components/<profile>); empty means "redis".
+	Profile string
 }
 
 // System is a running, isolated orderflow.
@@ -45,12 +47,17 @@ type System struct {
 	// DataDir holds the local output bindings' folders: mail/ and labels/.
 	DataDir string
 	logDir  string
+	backend backend
+	run     run
 	// StartErr is set instead of failing when Options.ExpectStartFailure is true.
 	StartErr error
 	// CardSimulator is the base URL of the run's simulated card provider (when cardsim runs).
 	CardSimulator string
 	// Spy records the run's events (Options.Spy).
 	Spy *Spy
+	// DaprAPIToken is what every sidecar of the run requires from its app (DAPR_API_TOKEN); AppAPIToken is
+	// what every sidecar sends its app (APP_API_TOKEN). Both are random per run, as in production.
+	DaprAPIToken, AppAPIToken string
 }
 
 var (
@@ -99,6 +106,17 @@ func Start(t testing.TB, opts Options) *System {
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
+	profile := opts.Profile
+	if profile == "" {
+		profile = "redis"
+	}
+	back, err := backendFor(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := launcher.UseProfile(specs, filepath.Join(root, "components"), profile); err != nil {
+		t.Fatalf("harness: %v", err)
+	}
 	if err := launcher.Preflight(specs); err != nil {
 		t.Fatalf("harness: %v", err)
 	}
@@ -107,7 +125,9 @@ func Start(t testing.TB, opts Options) *System {
 	suffix := randomSuffix()
 	tmp := t.TempDir()
 	sys := &System{
-		t:           t,
+		DaprAPIToken: randomSuffix() + randomSuffix(),
+		AppAPIToken:  randomSuffix() + randomSuffix(),
+		t:            t,
 		Suffix:      suffix,
 		TopicPrefix: "t" + suffix + ".",
 		DataDir:     filepath.Join(tmp, "data"),
@@ -117,7 +137,14 @@ func Start(t testing.TB, opts Options) *System {
 		"email":           {"rootPath": filepath.Join(sys.DataDir, "mail")},
 		"shipping-labels": {"rootPath": filepath.Join(sys.DataDir, "labels")},
 	}
-	for comp, kv := range opts.Overrides {
+	sys.backend = back
+	sys.run = run{suffix: suffix, topicPrefix: sys.TopicPrefix, tmp: tmp, apps: appIDs(specs, opts.Apps)}
+	backendOverrides, err := back.prepare(t, sys.run)
+	if err != nil {
+		t.Fatalf("harness: preparing the %s profile: %v", profile, err)
+	}
+	t.Cleanup(func() { back.cleanup(t, sys.run) })
+	for comp, kv := range mergeOverrides(backendOverrides, opts.Overrides) {
 		if overrides[comp] == nil {
 			overrides[comp] = map[string]string{}
 		}
@@ -168,6 +195,7 @@ func Start(t testing.TB, opts Options) *System {
 		Console:      io.Discard,
 		Isolation:    iso,
 		FreePorts:    true,
+		BaseEnv:      append(os.Environ(), "DAPR_API_TOKEN="+sys.DaprAPIToken, "APP_API_TOKEN="+sys.AppAPIToken),
 		AppEnv:       opts.Env,
 		AppPorts:     appPorts,
 		Only:         only,
@@ -188,7 +216,7 @@ func Start(t testing.TB, opts Options) *System {
 	}
 	sys.System = started
 	if sys.Spy != nil {
-		sys.Spy.sidecar = started.App("spy").SidecarURL()
+		sys.Spy.sidecar, sys.Spy.token = started.App("spy").SidecarURL(), sys.DaprAPIToken
 	}
 	return sys
 }
@@ -275,7 +303,32 @@ func (s *System) teardown() {
 	if s.t.Failed() {
 		s.dumpLogs()
 	}
-	cleanRedis(s.t, s.Suffix, s.TopicPrefix)
+}
+
+func appIDs(specs []launcher.Spec, only []string) []string {
+	if len(only) > 0 {
+		return only
+	}
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.ID
+	}
+	return ids
+}
+
+func mergeOverrides(layers ...map[string]map[string]string) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, layer := range layers {
+		for comp, kv := range layer {
+			if out[comp] == nil {
+				out[comp] = map[string]string{}
+			}
+			for k, v := range kv {
+				out[comp][k] = v
+			}
+		}
+	}
+	return out
 }
 
 // dumpLogs prints the last lines of every sidecar and app log, so a failure explains itself.

@@ -29,6 +29,7 @@ type Spy struct {
 	mu         sync.Mutex
 	received   map[string][][]byte
 	sidecar    string
+	token      string
 	subscribed atomic.Bool
 }
 
@@ -142,7 +143,13 @@ func (s *Spy) WaitFor(t testing.TB, topic string, timeout time.Duration, match f
 func (s *Spy) Publish(t testing.TB, topic string, cloudEvent []byte) {
 	t.Helper()
 	url := fmt.Sprintf("%s/v1.0/publish/pubsub/%s%s", s.sidecar, s.prefix, topic)
-	resp, err := http.Post(url, "application/cloudevents+json", bytes.NewReader(cloudEvent))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(cloudEvent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	req.Header.Set("dapr-api-token", s.token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("spy: publishing to %s: %v", topic, err)
 	}

@@ -5,6 +5,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +35,7 @@ func run(ctx context.Context) error {
 	runFile := flag.String("f", "dapr.yaml", "Dapr multi-app run template")
 	daprd := flag.String("daprd", os.Getenv("DAPRD"), "daprd binary (make run passes the one tools/daprd.sh provisions)")
 	binDir := flag.String("bin", "bin/apps", "where the apps are built")
+	profile := flag.String("profile", "", "component profile under components/ (default: the one dapr.yaml names)")
 	flag.Parse()
 	if *daprd == "" {
 		return errors.New("no daprd: run `make run` (it provisions daprd), or pass -daprd or set DAPRD")
@@ -42,13 +45,22 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if *profile != "" {
+		if err := launcher.UseProfile(specs, filepath.Join(filepath.Dir(*runFile), "components"), *profile); err != nil {
+			return err
+		}
+	}
 	if err := launcher.Preflight(specs); err != nil {
 		return err
 	}
 	fmt.Printf("starting %d apps with their sidecars (daprd %s); logs also go to %s\n",
 		len(specs), *daprd, filepath.Join(specs[0].Dir, ".dapr", "logs"))
 	start := time.Now()
-	sys, err := launcher.Start(ctx, specs, launcher.Options{Daprd: *daprd, BinDir: *binDir})
+	env, generated := withTokens(os.Environ())
+	if len(generated) > 0 {
+		fmt.Printf("generated %s for this run (export your own to choose them)\n", strings.Join(generated, " and "))
+	}
+	sys, err := launcher.Start(ctx, specs, launcher.Options{Daprd: *daprd, BinDir: *binDir, BaseEnv: env})
 	if err != nil {
 		return err
 	}
@@ -71,6 +83,23 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// withTokens makes sure every sidecar and app of the run shares a Dapr API token (apps → sidecar) and an app
+// API token (sidecar → app), as they do in a cluster; both are inherited by daprd and the apps, like with the
+// Dapr CLI. It returns the names it had to generate.
+func withTokens(env []string) ([]string, []string) {
+	var generated []string
+	for _, name := range []string{"DAPR_API_TOKEN", "APP_API_TOKEN"} {
+		if os.Getenv(name) != "" {
+			continue
+		}
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		env = append(env, name+"="+hex.EncodeToString(b))
+		generated = append(generated, name)
+	}
+	return env, generated
 }
 
 func banner(sys *launcher.System, took time.Duration) {

@@ -6,12 +6,15 @@ package daprx
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"strconv"
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/metadata"
@@ -31,6 +34,12 @@ func Connect(grpcPort int, apiToken string) (dapr.Client, error) {
 	conn, err := grpc.NewClient(addr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// The sidecar is local and starts alongside the app: retry connecting quickly rather than with gRPC's
+		// default backoff (1s growing to 120s), which would delay readiness by seconds.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: time.Second,
+		}),
 		// Wait for the connection rather than fail while it is (re)connecting — right after start, or while
 		// the sidecar restarts — but never longer than callTimeout.
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(16<<20), grpc.WaitForReady(true)),
@@ -50,6 +59,11 @@ func Connect(grpcPort int, apiToken string) (dapr.Client, error) {
 		return nil, fmt.Errorf("dialing the Dapr sidecar at %s: %w", addr, err)
 	}
 	return dapr.NewClientWithConnection(conn), nil
+}
+
+func init() {
+	// The SDK logs to stdout in its own format; orderflow logs what matters itself.
+	dapr.SetLogger(log.New(io.Discard, "", 0))
 }
 
 // callTimeout bounds a sidecar call made without a deadline of its own. It exceeds the Resiliency "sidecar"

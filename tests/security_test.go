@@ -1,0 +1,88 @@
+package tests
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	dapr "github.com/dapr/go-sdk/client"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"orderflow/internal/platform/daprx"
+	"orderflow/tests/harness"
+)
+
+func TestSidecarRefusesPublishingAnotherServicesTopic(t *testing.T) {
+	t.Parallel()
+	sys := harness.Start(t, harness.Options{Apps: []string{"payments"}})
+	// The test speaks to payments' sidecar as the payments app would.
+	client, err := daprx.Connect(sys.App("payments").Spec.DaprGRPCPort, sys.DaprAPIToken)
+	require.NoError(t, err)
+	t.Cleanup(client.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	err = client.PublishEvent(ctx, "pubsub", sys.Topic("order.placed"), []byte(`{}`), dapr.PublishEventWithContentType("application/json"))
+	require.Error(t, err, "payments may not publish orders' events")
+	assert.Equal(t, codes.PermissionDenied, status.Code(err))
+	assert.Contains(t, err.Error(), "is not allowed for app id "+sys.AppID("payments"))
+}
+
+func TestSidecarAndAppRequireTheirTokens(t *testing.T) {
+	t.Parallel()
+	sys := harness.Start(t, harness.Options{Apps: []string{"orders"}})
+	orders := sys.App("orders")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	t.Run("the sidecar's API wants the Dapr API token", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			token string
+			want  int
+		}{
+			{"no token", "", http.StatusUnauthorized},
+			{"wrong token", "nope", http.StatusUnauthorized},
+			{"the run's token", sys.DaprAPIToken, http.StatusOK},
+		}
+		for _, tc := range tests {
+			headers := map[string]string{}
+			if tc.token != "" {
+				headers["dapr-api-token"] = tc.token
+			}
+			r := harness.Do(t, http.MethodGet, orders.SidecarURL()+"/v1.0/metadata", nil, headers)
+			assert.Equal(t, tc.want, r.Status, tc.name)
+		}
+		anonymous, err := daprx.Connect(orders.Spec.DaprGRPCPort, "")
+		require.NoError(t, err)
+		defer anonymous.Close()
+		_, err = anonymous.GetMetadata(ctx)
+		assert.Equal(t, codes.Unauthenticated, status.Code(err))
+	})
+
+	t.Run("the app's sidecar-only routes want the app token", func(t *testing.T) {
+		tests := []struct {
+			name, method, path, token string
+			want                      int
+		}{
+			{"delivery without token", http.MethodPost, "/events/stock.reserved", "", http.StatusUnauthorized},
+			{"delivery with a wrong token", http.MethodPost, "/events/stock.reserved", "nope", http.StatusUnauthorized},
+			{"subscription list without token", http.MethodGet, "/dapr/subscribe", "", http.StatusUnauthorized},
+			{"subscription list with the token", http.MethodGet, "/dapr/subscribe", sys.AppAPIToken, http.StatusOK},
+			{"public API needs no token", http.MethodGet, "/v1/orders?customerId=c-1", "", http.StatusOK},
+			{"health needs no token", http.MethodGet, "/healthz", "", http.StatusOK},
+		}
+		for _, tc := range tests {
+			headers := map[string]string{}
+			if tc.token != "" {
+				headers["dapr-api-token"] = tc.token
+			}
+			r := harness.Do(t, tc.method, orders.URL()+tc.path, `{}`, headers)
+			assert.Equal(t, tc.want, r.Status, tc.name)
+		}
+	})
+}
