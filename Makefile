@@ -3,10 +3,10 @@ SHELL := /usr/bin/env bash
 GO    ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help run test unit integration daprd build fmt vet clean
+.PHONY: help run test unit integration daprd build fmt vet clean bench
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 define require_go
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: the Go toolchain is not on PATH; install Go $$(sed -n 's/^go //p' go.mod) from https://go.dev/dl and retry" >&2; exit 1; }
@@ -55,3 +55,10 @@ fmt: ## gofmt the tree
 clean: ## remove built binaries (keeps bin/daprd), local data and logs
 	find bin -mindepth 1 -maxdepth 1 ! -name daprd -exec rm -rf {} +
 	rm -rf .data .dapr
+
+bench: ## benchmark: bare-Dapr ceiling, saga max throughput, latency at half rate (results/ gets the report)
+	$(require_go)
+	@daprd="$$(tools/daprd.sh)" || exit 1; \
+	  $(GO) run ./tools/bench -daprd "$$daprd"
+
+-include k8s/k8s.mk

@@ -62,7 +62,6 @@ func run(ctx context.Context) error {
 			daprx.NewStore[stock.Product](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Reservation](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Catalog](d.Dapr, cfg.StateStore),
-			daprx.NewStore[stock.OpenIndex](d.Dapr, cfg.StateStore),
 			d.Publisher, cfg.ReservationTTL, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc, cfg.ExpiryBinding)

@@ -41,7 +41,9 @@ func run(ctx context.Context) error {
 		svc := notify.NewService(
 			daprx.NewStore[notify.Recipient](d.Dapr, cfg.StateStore),
 			daprx.NewStore[notify.Sent](d.Dapr, cfg.StateStore),
-			notify.NewBindingMailer(daprx.NewBinding(d.Dapr, cfg.EmailBinding), cfg.EmailFrom),
+			notify.NewBindingMailer(daprx.NewBinding(d.Dapr, cfg.EmailBinding), cfg.EmailFrom, func(ctx context.Context) (string, error) {
+				return daprx.ComponentType(ctx, d.Dapr, cfg.EmailBinding)
+			}),
 			time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)

@@ -340,6 +340,19 @@ func (a *App) SidecarURL() string { return "http://127.0.0.1:" + strconv.Itoa(a.
 // LogFiles returns the app's and the sidecar's log files ("" when logging to the console only).
 func (a *App) LogFiles() (app, daprd string) { return a.appLog, a.daprdLog }
 
+// PIDs returns the process ids of the app (0 when the launcher does not run it) and its sidecar.
+func (a *App) PIDs() (app, daprd int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.app != nil {
+		app = a.app.cmd.Process.Pid
+	}
+	if a.daprd != nil {
+		daprd = a.daprd.cmd.Process.Pid
+	}
+	return app, daprd
+}
+
 // Crash kills the app process with SIGKILL, leaving its sidecar running, as a crash would.
 func (a *App) Crash() {
 	a.mu.Lock()

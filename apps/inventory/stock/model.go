@@ -35,8 +35,16 @@ type Product struct {
 	Available  int    `json:"available"`
 	Reserved   int    `json:"reserved"`
 	Committed  int    `json:"committed"`
-	// Holds maps order id → quantity reserved for it.
-	Holds map[string]int `json:"holds,omitempty"`
+	// Holds maps order id → what is reserved for it.
+	Holds map[string]Hold `json:"holds,omitempty"`
+}
+
+// Hold is stock reserved on one SKU for one order, until the reservation expires unless it is paid.
+// Keeping the expiry here lets the expiry sweep find due reservations by reading the catalog, so reserving an
+// order writes nothing beyond the SKUs and its reservation record.
+type Hold struct {
+	Quantity  int       `json:"quantity"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // Status is where a reservation is.
@@ -92,9 +100,4 @@ func (r Reservation) items() []events.Item {
 // Catalog lists every SKU, for GET /v1/products (the Redis state store cannot list keys).
 type Catalog struct {
 	SKUs []string `json:"skus"`
-}
-
-// OpenIndex is one shard of the list of reservations the expiry sweep must watch: order id → expiry.
-type OpenIndex struct {
-	Orders map[string]time.Time `json:"orders"`
 }

@@ -31,13 +31,6 @@ type CatalogStore interface {
 	Update(ctx context.Context, key string, c Catalog, etag string) error
 }
 
-// IndexStore persists the open-reservation index shards.
-type IndexStore interface {
-	Get(ctx context.Context, key string) (OpenIndex, string, error)
-	Create(ctx context.Context, key string, idx OpenIndex, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, idx OpenIndex, etag string) error
-}
-
 // Publisher publishes events to the broker.
 type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error

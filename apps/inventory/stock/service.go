@@ -27,16 +27,15 @@ type Service struct {
 	products     ProductStore
 	reservations ReservationStore
 	catalog      CatalogStore
-	index        IndexStore
 	pub          Publisher
 	ttl          time.Duration
 	now          func() time.Time
 }
 
 // NewService wires the use cases to their ports. ttl is how long a reservation waits for payment.
-func NewService(products ProductStore, reservations ReservationStore, catalog CatalogStore, index IndexStore,
+func NewService(products ProductStore, reservations ReservationStore, catalog CatalogStore,
 	pub Publisher, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{products: products, reservations: reservations, catalog: catalog, index: index, pub: pub, ttl: ttl, now: now}
+	return &Service{products: products, reservations: reservations, catalog: catalog, pub: pub, ttl: ttl, now: now}
 }
 
 const catalogKey = "catalog"
@@ -240,6 +239,7 @@ func (s *Service) tryReserve(ctx context.Context, d events.OrderPlacedData) (Res
 		return Reservation{}, err
 	}
 	now := s.now().UTC()
+	expires := now.Add(s.ttl)
 	var (
 		lines     = []events.PricedLine{}
 		shortages []events.Shortage
@@ -263,7 +263,7 @@ func (s *Service) tryReserve(ctx context.Context, d events.OrderPlacedData) (Res
 			shortages = append(shortages, events.Shortage{SKU: it.SKU, Requested: it.Quantity, Available: p.Available, Known: true})
 			continue
 		}
-		writes = append(writes, kv.Write[Product]{Key: e.Key, Value: p.hold(d.OrderID, it.Quantity), ETag: e.ETag})
+		writes = append(writes, kv.Write[Product]{Key: e.Key, Value: p.hold(d.OrderID, Hold{Quantity: it.Quantity, ExpiresAt: expires}), ETag: e.ETag})
 	}
 
 	if len(shortages) > 0 {
@@ -282,7 +282,7 @@ func (s *Service) tryReserve(ctx context.Context, d events.OrderPlacedData) (Res
 	}
 	return s.record(ctx, Reservation{
 		OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Reserved, Lines: lines, TotalCents: total,
-		Payment: d.Payment, ReservedAt: now, ExpiresAt: now.Add(s.ttl), UpdatedAt: now,
+		Payment: d.Payment, ReservedAt: now, ExpiresAt: expires, UpdatedAt: now,
 	}, skus)
 }
 
@@ -292,11 +292,6 @@ func (s *Service) record(ctx context.Context, r Reservation, skus []string) (Res
 	err := s.reservations.Create(ctx, reservationKey(r.OrderID), r)
 	if err == nil {
 		failpoint.Inject(ctx, "inventory.after-reserve")
-		if r.Status == Reserved {
-			if err := s.watch(ctx, r.OrderID, r.ExpiresAt); err != nil {
-				return Reservation{}, err
-			}
-		}
 		return r, nil
 	}
 	if !isConflict(err) {
@@ -320,9 +315,6 @@ func (s *Service) record(ctx context.Context, r Reservation, skus []string) (Res
 func (s *Service) announce(ctx context.Context, r Reservation) error {
 	switch r.Status {
 	case Reserved, Expiring:
-		if err := s.watch(ctx, r.OrderID, r.ExpiresAt); err != nil {
-			return err
-		}
 		return s.pub.Publish(ctx, events.New(events.StockReserved, r.OrderID, r.ReservedAt, events.StockReservedData{
 			OrderID: r.OrderID, CustomerID: r.CustomerID, Lines: r.Lines, TotalCents: r.TotalCents,
 			Currency: events.Currency, Payment: r.Payment, ReservedAt: r.ReservedAt, ExpiresAt: r.ExpiresAt,
@@ -432,19 +424,19 @@ const (
 	commit                  // held → committed
 )
 
-func (p Product) hold(orderID string, qty int) Product {
+func (p Product) hold(orderID string, h Hold) Product {
 	p.Holds = maps.Clone(p.Holds)
 	if p.Holds == nil {
-		p.Holds = map[string]int{}
+		p.Holds = map[string]Hold{}
 	}
-	p.Holds[orderID] = qty
-	p.Available -= qty
-	p.Reserved += qty
+	p.Holds[orderID] = h
+	p.Available -= h.Quantity
+	p.Reserved += h.Quantity
 	return p
 }
 
 func (p Product) unhold(orderID string, move holdMove) Product {
-	qty := p.Holds[orderID]
+	qty := p.Holds[orderID].Quantity
 	p.Holds = maps.Clone(p.Holds)
 	delete(p.Holds, orderID)
 	p.Reserved -= qty

@@ -3,7 +3,9 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // Invoker is an output binding (daprx.Binding).
@@ -11,32 +13,65 @@ type Invoker interface {
 	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
 }
 
-// BindingMailer sends e-mail through the output binding called "email". Its metadata serves every binding
-// the profiles use: fileName for bindings.localstorage (one .eml file per message), key for object stores,
-// and emailTo/emailFrom/subject for the e-mail bindings (SMTP, SendGrid, SES); each ignores the others.
+// BindingMailer sends e-mail through the output binding called "email", whatever component a profile puts
+// behind that name. E-mail services want the body as data and the envelope as metadata (SES wants the body
+// JSON-quoted); local and object storage get the whole message as a file named after the e-mail's id.
 type BindingMailer struct {
 	binding Invoker
 	from    string
+	// typeOf reports the binding's component type (daprx.ComponentType), looked up on first use.
+	typeOf func(ctx context.Context) (string, error)
+	mu     sync.Mutex
+	kind   string
 }
 
 // NewBindingMailer returns a mailer sending as from.
-func NewBindingMailer(binding Invoker, from string) *BindingMailer {
-	return &BindingMailer{binding: binding, from: from}
+func NewBindingMailer(binding Invoker, from string, typeOf func(ctx context.Context) (string, error)) *BindingMailer {
+	return &BindingMailer{binding: binding, from: from, typeOf: typeOf}
 }
 
 // Send implements Mailer.
 func (m *BindingMailer) Send(ctx context.Context, e Email) error {
+	kind, err := m.bindingType(ctx)
+	if err != nil {
+		return fmt.Errorf("finding the email binding's type: %w", err)
+	}
+	data, meta := m.request(kind, e)
+	_, _, err = m.binding.Invoke(ctx, "create", data, meta)
+	return err
+}
+
+func (m *BindingMailer) bindingType(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.kind == "" {
+		kind, err := m.typeOf(ctx)
+		if err != nil {
+			return "", err
+		}
+		m.kind = kind
+	}
+	return m.kind, nil
+}
+
+func (m *BindingMailer) request(kind string, e Email) ([]byte, map[string]string) {
+	envelope := map[string]string{"emailTo": e.To, "emailFrom": m.from, "subject": e.Subject}
+	switch kind {
+	case "bindings.aws.ses":
+		return []byte(strconv.Quote(e.Body)), envelope
+	case "bindings.twilio.sendgrid", "bindings.smtp":
+		return []byte(e.Body), envelope
+	}
+	name := e.ID + ".eml"
+	envelope["fileName"], envelope["key"], envelope["blobName"] = name, name, name
+	return []byte(m.message(e)), envelope
+}
+
+// message renders e as an RFC 5322 message.
+func (m *BindingMailer) message(e Email) string {
 	var msg strings.Builder
 	fmt.Fprintf(&msg, "Message-ID: <%s@orderflow>\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n", e.ID, m.from, e.To, e.Subject)
 	msg.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")
 	msg.WriteString(strings.ReplaceAll(e.Body, "\n", "\r\n"))
-	meta := map[string]string{
-		"fileName":  e.ID + ".eml",
-		"key":       e.ID + ".eml",
-		"emailTo":   e.To,
-		"emailFrom": m.from,
-		"subject":   e.Subject,
-	}
-	_, _, err := m.binding.Invoke(ctx, "create", []byte(msg.String()), meta)
-	return err
+	return msg.String()
 }

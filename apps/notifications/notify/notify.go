@@ -12,6 +12,7 @@ import (
 	"orderflow/internal/apperr"
 	"orderflow/internal/events"
 	"orderflow/internal/kv"
+	"orderflow/internal/platform/settle"
 )
 
 // Recipient is who hears about an order, learnt from order.placed.
@@ -85,7 +86,7 @@ func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedDa
 	if err := s.recipients.Create(ctx, recipientKey(d.OrderID), r); err != nil && !errors.Is(err, kv.ErrConflict) {
 		return fmt.Errorf("remembering recipient: %w", err)
 	}
-	return s.notify(ctx, d.OrderID, events.OrderPlaced,
+	return s.send(ctx, r, events.OrderPlaced,
 		"We received your order "+d.OrderID,
 		fmt.Sprintf("Hello %s,\n\nthank you for your order %s (%d item lines). We will write again when it ships.\n",
 			d.CustomerID, d.OrderID, len(d.Items)))
@@ -130,22 +131,30 @@ func (s *Service) OnRefunded(ctx context.Context, _ string, d events.PaymentRefu
 		fmt.Sprintf("We refunded %s for your order %s.\n", formatCents(d.AmountCents, d.Currency), d.OrderID))
 }
 
-// notify sends one e-mail per (order, kind). The log is written after sending: a crash in between re-sends
-// the same message (same id) on redelivery, which at-least-once delivery accepts, while writing first could
-// lose the e-mail for good.
+// notify e-mails the order's recipient, whom order.placed made known.
 func (s *Service) notify(ctx context.Context, orderID string, k events.Kind, subject, body string) error {
-	key := sentKey(orderID, k)
-	if _, _, err := s.sent.Get(ctx, key); err == nil {
-		return nil
-	} else if !errors.Is(err, kv.ErrNotFound) {
-		return err
-	}
-	r, _, err := s.recipients.Get(ctx, recipientKey(orderID))
+	r, _, err := settle.Read(ctx, func(ctx context.Context) (Recipient, string, error) {
+		return s.recipients.Get(ctx, recipientKey(orderID))
+	}, func(err error) bool { return errors.Is(err, kv.ErrNotFound) })
 	if errors.Is(err, kv.ErrNotFound) {
 		// order.placed carries the address and has not been processed yet; it will be soon.
 		return apperr.New(apperr.Unavailable, "recipient of order %s not known yet", orderID)
 	}
 	if err != nil {
+		return err
+	}
+	return s.send(ctx, r, k, subject, body)
+}
+
+// send sends one e-mail per (order, kind). The log is written after sending: a crash in between re-sends
+// the same message (same id) on redelivery, which at-least-once delivery accepts, while writing first could
+// lose the e-mail for good.
+func (s *Service) send(ctx context.Context, r Recipient, k events.Kind, subject, body string) error {
+	orderID := r.OrderID
+	key := sentKey(orderID, k)
+	if _, _, err := s.sent.Get(ctx, key); err == nil {
+		return nil
+	} else if !errors.Is(err, kv.ErrNotFound) {
 		return err
 	}
 	email := Email{ID: orderID + "-" + k.Topic, To: r.Email, Subject: subject, Body: body}

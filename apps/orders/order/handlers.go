@@ -7,6 +7,7 @@ import (
 
 	"orderflow/internal/events"
 	"orderflow/internal/platform/logging"
+	"orderflow/internal/platform/settle"
 )
 
 // apply runs change on the order under optimistic concurrency and publishes what emit derives from the
@@ -15,9 +16,9 @@ import (
 func (s *Service) apply(ctx context.Context, orderID, eventID string, change func(o *Order) bool, emit func(o Order) []events.Event) error {
 	key := orderKey(orderID)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		o, etag, err := s.orders.Get(ctx, key)
+		// order.placed is published before the order is stored, so an event about it can arrive first.
+		o, etag, err := settle.Read(ctx, func(ctx context.Context) (Order, string, error) { return s.orders.Get(ctx, key) }, isNotFound)
 		if isNotFound(err) {
-			// order.placed is published before the order is stored; the order appears within moments.
 			return notYetKnown(orderID)
 		}
 		if err != nil {
@@ -54,6 +55,12 @@ func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedDa
 		ID: d.OrderID, CustomerID: d.CustomerID, Email: d.Email, Items: d.Items, Payment: d.Payment,
 		Status: Pending, History: []Change{{Status: Pending, At: d.PlacedAt.UTC()}},
 		CreatedAt: d.PlacedAt.UTC(), UpdatedAt: d.PlacedAt.UTC(),
+	}
+	// Normally the API stored it already: look before creating, so the common case is not a write collision.
+	if _, _, err := s.orders.Get(ctx, orderKey(o.ID)); err == nil {
+		return s.index(ctx, d.CustomerID, d.OrderID)
+	} else if !isNotFound(err) {
+		return err
 	}
 	err := s.orders.Create(ctx, orderKey(o.ID), o)
 	switch {

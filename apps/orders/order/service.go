@@ -158,13 +158,10 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, err
 	}
 	failpoint.Inject(ctx, "orders.after-announce")
 	// A conflict means our own order.placed subscription (or a concurrent replay) stored the same order first;
-	// the response still shows the order as this request created it.
+	// the response still shows the order as this request created it. That subscription also lists the order
+	// under its customer, a few milliseconds later.
 	if err := s.orders.Create(ctx, orderKey(id), o); err != nil && !isConflict(err) {
 		return Order{}, false, fmt.Errorf("storing order %s: %w", id, err)
-	}
-	if err := s.index(ctx, o.CustomerID, o.ID); err != nil {
-		// The order.placed subscription indexes it again; the list is only briefly incomplete.
-		logging.From(ctx).WithError(err).Warn("indexing order failed; the order.placed subscription will retry")
 	}
 	return o, created, nil
 }

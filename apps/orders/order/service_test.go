@@ -55,6 +55,15 @@ func (f *fixture) place(t *testing.T) order.Order {
 	return o
 }
 
+// deliverPlaced hands every published order.placed to OnPlaced, as orders' own subscription does; that is
+// what lists an order under its customer.
+func (f *fixture) deliverPlaced(t *testing.T) {
+	t.Helper()
+	for _, e := range f.pub.Of(events.OrderPlaced) {
+		require.NoError(t, f.svc.OnPlaced(context.Background(), e.ID, e.Data.(events.OrderPlacedData)))
+	}
+}
+
 func (f *fixture) get(t *testing.T, id string) order.Order {
 	t.Helper()
 	o, err := f.svc.Get(context.Background(), id)
@@ -115,6 +124,7 @@ func TestPlaceStoresPendingOrderAndAnnouncesIt(t *testing.T) {
 	assert.Equal(t, "tok_visa", data.Payment.CardToken)
 	assert.Equal(t, o.ID, f.get(t, o.ID).ID)
 
+	f.deliverPlaced(t)
 	list, err := f.svc.List(context.Background(), "c-42", 10)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -317,6 +327,7 @@ func TestListIsNewestFirstAndLimited(t *testing.T) {
 		ids = append(ids, f.place(t).ID)
 		f.now = f.now.Add(time.Second)
 	}
+	f.deliverPlaced(t)
 	list, err := f.svc.List(context.Background(), "c-42", 2)
 	require.NoError(t, err)
 	require.Len(t, list, 2)

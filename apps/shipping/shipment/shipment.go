@@ -172,7 +172,8 @@ type Invoker interface {
 }
 
 // BindingLabels stores labels through the "shipping-labels" output binding: one JSON document per order,
-// named so that a retry overwrites rather than duplicates (fileName for local files, key for object stores).
+// named so that a retry overwrites rather than duplicates — fileName for local files, key for S3 and Cloud
+// Storage, blobName for Azure Blob Storage; each binding reads its own and ignores the others.
 type BindingLabels struct{ binding Invoker }
 
 // NewBindingLabels returns label storage on binding.
@@ -185,6 +186,6 @@ func (b *BindingLabels) Put(ctx context.Context, l Label) error {
 		return err
 	}
 	name := l.OrderID + ".json"
-	_, _, err = b.binding.Invoke(ctx, "create", doc, map[string]string{"fileName": name, "key": name, "contentType": "application/json"})
+	_, _, err = b.binding.Invoke(ctx, "create", doc, map[string]string{"fileName": name, "key": name, "blobName": name, "contentType": "application/json"})
 	return err
 }

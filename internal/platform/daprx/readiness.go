@@ -90,3 +90,18 @@ func ComponentsLoaded(client MetadataClient, names []string) func(ctx context.Co
 		return nil
 	}
 }
+
+// ComponentType returns the type (such as bindings.aws.ses) of the component the sidecar loaded as name, so an
+// adapter can shape its requests for whichever component a profile puts behind a name.
+func ComponentType(ctx context.Context, client MetadataClient, name string) (string, error) {
+	md, err := client.GetMetadata(ctx)
+	if err != nil {
+		return "", fmt.Errorf("reading sidecar metadata: %w", err)
+	}
+	for _, c := range md.RegisteredComponents {
+		if c.Name == name {
+			return c.Type, nil
+		}
+	}
+	return "", fmt.Errorf("the sidecar has not loaded component %q", name)
+}

@@ -10,11 +10,13 @@
 package subscriber
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -122,13 +124,108 @@ func (r *Router) SidecarAlreadyRunning() { r.started.Store(true) }
 // Topics lists the prefixed topics this app handles, for the readiness check.
 func (r *Router) Topics() []string { return append([]string(nil), r.topics...) }
 
-// On routes deliveries of kind k to h at RoutePrefix + k.Topic.
+// On routes deliveries of kind k to h at RoutePrefix + k.Topic. A subscription may use Dapr's bulk
+// subscribe (bulkSubscribe in components/shared/subscriptions.yaml): the route then receives batches, whose
+// entries are handled concurrently and answered one verdict each.
 func (r *Router) On(k events.Kind, h Handler) {
 	r.topics = append(r.topics, r.topicPrefix+k.Topic)
 	r.group.POST(RoutePrefix+k.Topic, func(c *gin.Context) {
-		verdict := r.deliver(c, k, h)
-		c.JSON(http.StatusOK, gin.H{"status": verdict})
+		c.Set(web.SkipAccessLog, true)
+		body, err := io.ReadAll(io.LimitReader(c.Request.Body, bulkMaxBytes))
+		if err != nil {
+			logging.From(c.Request.Context()).WithError(err).Warn("reading delivery failed; asking for redelivery")
+			c.JSON(http.StatusOK, gin.H{"status": StatusRetry})
+			return
+		}
+		if isBulk(c.ContentType(), body) {
+			c.JSON(http.StatusOK, r.deliverBulk(c.Request.Context(), k, h, body))
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"status": r.deliver(c.Request.Context(), k, h, body)})
 	})
+}
+
+// bulkMaxBytes bounds a batch: Dapr sends at most maxMessagesCount events of a few KiB each.
+const bulkMaxBytes = 16 << 20
+
+type bulkRequest struct {
+	Entries []struct {
+		EntryID string          `json:"entryId"`
+		Event   json.RawMessage `json:"event"`
+	} `json:"entries"`
+}
+
+type bulkStatus struct {
+	EntryID string `json:"entryId"`
+	Status  string `json:"status"`
+}
+
+// isBulk tells a batch (plain JSON with entries) from a single CloudEvent (application/cloudevents+json).
+func isBulk(contentType string, body []byte) bool {
+	return contentType == "application/json" && bytes.Contains(body, []byte(`"entries"`))
+}
+
+func (r *Router) deliverBulk(ctx context.Context, k events.Kind, h Handler, body []byte) gin.H {
+	var req bulkRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		logging.From(ctx).WithError(err).Warn("bulk delivery is not readable; asking for redelivery")
+		return gin.H{"statuses": []bulkStatus{}}
+	}
+	statuses := make([]bulkStatus, len(req.Entries))
+	var wg sync.WaitGroup
+	for i, e := range req.Entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = bulkStatus{EntryID: e.EntryID, Status: r.deliver(ctx, k, h, e.Event)}
+		}()
+	}
+	wg.Wait()
+	return gin.H{"statuses": statuses}
+}
+
+// deliver handles one CloudEvent and returns Dapr's verdict.
+func (r *Router) deliver(reqCtx context.Context, k events.Kind, h Handler, body []byte) string {
+	start := time.Now()
+	log := logging.From(reqCtx).WithField("topic", k.Topic)
+	var env events.Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		log.WithError(err).Warn("delivery is not a CloudEvent; dropping to dead letter")
+		return StatusDrop
+	}
+	tp := tracing.FromHeader(env.TraceParent)
+	if _, ok := tracing.Parse(env.TraceParent); !ok {
+		tp = tracing.From(reqCtx)
+	}
+	log = log.WithFields(logrus.Fields{
+		logging.FieldEventID:   env.ID,
+		logging.FieldEventType: env.Type,
+		logging.FieldTraceID:   tp.TraceID,
+		logging.FieldOrderID:   env.Subject,
+	})
+	ctx := tracing.Into(logging.Into(reqCtx, log), tp)
+	if env.Type != k.Type {
+		log.Warnf("unexpected event type on topic %s (want %s); dropping to dead letter", k.Topic, k.Type)
+		return StatusDrop
+	}
+	if env.ID == "" {
+		log.Warn("event has no id; dropping to dead letter")
+		return StatusDrop
+	}
+
+	err := h(ctx, Delivery{Envelope: env, Kind: k})
+	elapsed := logrus.Fields{"duration_ms": float64(time.Since(start).Microseconds()) / 1000}
+	switch code := apperr.CodeOf(err); {
+	case err == nil:
+		log.WithFields(elapsed).Info("event handled")
+		return StatusSuccess
+	case code == apperr.Invalid:
+		log.WithFields(elapsed).WithError(err).Warn("event cannot be processed; dropping to dead letter")
+		return StatusDrop
+	default:
+		log.WithFields(elapsed).WithError(err).Warn("event handling failed; asking for redelivery")
+		return StatusRetry
+	}
 }
 
 // OnBinding routes an input binding (such as a cron schedule) named name to h. A non-nil error answers 500,
@@ -145,54 +242,4 @@ func (r *Router) OnBinding(name string, h func(ctx context.Context) error) {
 		c.Status(http.StatusOK)
 	})
 	r.group.OPTIONS("/"+name, func(c *gin.Context) { c.Status(http.StatusOK) })
-}
-
-func (r *Router) deliver(c *gin.Context, k events.Kind, h Handler) string {
-	start := time.Now()
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, web.MaxBodyBytes))
-	log := logging.From(c.Request.Context()).WithField("topic", k.Topic)
-	if err != nil {
-		log.WithError(err).Warn("reading delivery failed; asking for redelivery")
-		return StatusRetry
-	}
-	var env events.Envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		log.WithError(err).Warn("delivery is not a CloudEvent; dropping to dead letter")
-		return StatusDrop
-	}
-	tp := tracing.FromHeader(env.TraceParent)
-	if _, ok := tracing.Parse(env.TraceParent); !ok {
-		tp = tracing.From(c.Request.Context())
-	}
-	log = log.WithFields(logrus.Fields{
-		logging.FieldEventID:   env.ID,
-		logging.FieldEventType: env.Type,
-		logging.FieldTraceID:   tp.TraceID,
-		logging.FieldOrderID:   env.Subject,
-	})
-	ctx := tracing.Into(logging.Into(c.Request.Context(), log), tp)
-	c.Request = c.Request.WithContext(ctx)
-	c.Set(web.SkipAccessLog, true)
-	if env.Type != k.Type {
-		log.Warnf("unexpected event type on topic %s (want %s); dropping to dead letter", k.Topic, k.Type)
-		return StatusDrop
-	}
-	if env.ID == "" {
-		log.Warn("event has no id; dropping to dead letter")
-		return StatusDrop
-	}
-
-	err = h(ctx, Delivery{Envelope: env, Kind: k})
-	elapsed := logrus.Fields{"duration_ms": float64(time.Since(start).Microseconds()) / 1000}
-	switch code := apperr.CodeOf(err); {
-	case err == nil:
-		log.WithFields(elapsed).Info("event handled")
-		return StatusSuccess
-	case code == apperr.Invalid:
-		log.WithFields(elapsed).WithError(err).Warn("event cannot be processed; dropping to dead letter")
-		return StatusDrop
-	default:
-		log.WithFields(elapsed).WithError(err).Warn("event handling failed; asking for redelivery")
-		return StatusRetry
-	}
 }

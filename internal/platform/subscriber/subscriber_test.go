@@ -131,3 +131,43 @@ func TestSubscriptionsStartedWhenSidecarAsks(t *testing.T) {
 	assert.JSONEq(t, `[]`, rec.Body.String())
 	assert.True(t, r.SubscriptionsStarted())
 }
+
+func TestBulkDeliveryAnswersEachEntry(t *testing.T) {
+	t.Parallel()
+	e := engine()
+	r := subscriber.NewRouter(e, "", "")
+	r.On(events.OrderCancelRequested, subscriber.Typed(func(_ context.Context, _ string, d events.OrderCancelRequestedData) error {
+		if d.OrderID == "o-retry" {
+			return apperr.New(apperr.Unavailable, "later")
+		}
+		return nil
+	}))
+	entry := func(id string, data events.OrderCancelRequestedData) map[string]any {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal(cloudEvent(t, events.OrderCancelRequested, data), &ev))
+		return map[string]any{"entryId": id, "event": ev, "contentType": "application/cloudevents+json"}
+	}
+	body, err := json.Marshal(map[string]any{
+		"id": "batch", "type": "com.dapr.event.sent.bulk", "topic": "order.cancel-requested",
+		"entries": []any{
+			entry("e1", events.OrderCancelRequestedData{OrderID: "o-ok"}),
+			entry("e2", events.OrderCancelRequestedData{OrderID: "o-retry"}),
+			entry("e3", events.OrderCancelRequestedData{}),
+		},
+	})
+	require.NoError(t, err)
+	req := httptest.NewRequest(http.MethodPost, "/events/order.cancel-requested", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	var resp struct {
+		Statuses []struct{ EntryID, Status string }
+	}
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	got := map[string]string{}
+	for _, s := range resp.Statuses {
+		got[s.EntryID] = s.Status
+	}
+	assert.Equal(t, map[string]string{"e1": subscriber.StatusSuccess, "e2": subscriber.StatusRetry, "e3": subscriber.StatusDrop}, got)
+}

@@ -1,0 +1,288 @@
+package componentcheck
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Folders of the components tree that are not profiles.
+const (
+	sharedFolder  = "shared"
+	secretsFolder = "secrets"
+)
+
+// folder is one directory of Dapr resources: a profile, or the shared folder.
+type folder struct {
+	name          string
+	path          string // as reported in problems, e.g. "components/aws"
+	components    []*component
+	subscriptions []*subscription
+	resiliencies  []*resiliency
+}
+
+// component is a Component document, with the lines of its parts for messages.
+type component struct {
+	file string
+	line int
+
+	apiVersion      string
+	name            string
+	typ, version    string
+	typeLine        int
+	metadata        []metadataItem
+	secretStore     string
+	secretStoreLine int
+	scopes          []string
+	scopesLine      int
+}
+
+type metadataItem struct {
+	name      string
+	line      int
+	hasValue  bool
+	value     string
+	secretRef *secretKeyRef
+	envRef    string
+}
+
+type secretKeyRef struct{ name, key string }
+
+// subscription is a Subscription document (v1alpha1 or v2alpha1).
+type subscription struct {
+	file       string
+	line       int
+	name       string
+	pubsub     string
+	pubsubLine int
+	topic      string
+	deadLetter string
+	scopes     []string
+}
+
+// resiliency is a Resiliency document; only its component targets matter here.
+type resiliency struct {
+	file    string
+	name    string
+	targets []target
+}
+
+type target struct {
+	name string
+	line int
+}
+
+// loadTree reads root (the components directory): every subfolder but secrets is a folder of resources;
+// "shared" is returned separately. Paths in problems are reported as <base of root>/<folder>/<file>.
+func loadTree(root string) (profiles []*folder, shared *folder, problems []Problem, err error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	base := filepath.Base(filepath.Clean(root))
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == secretsFolder || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		f, probs, err := loadFolder(filepath.Join(root, e.Name()), base+"/"+e.Name(), e.Name())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		problems = append(problems, probs...)
+		if e.Name() == sharedFolder {
+			shared = f
+		} else {
+			profiles = append(profiles, f)
+		}
+	}
+	sort.Slice(profiles, func(i, j int) bool { return profiles[i].name < profiles[j].name })
+	return profiles, shared, problems, nil
+}
+
+func loadFolder(dir, shown, name string) (*folder, []Problem, error) {
+	f := &folder{name: name, path: shown}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	var problems []Problem
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml") {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, nil, err
+		}
+		problems = append(problems, f.parse(shown+"/"+e.Name(), raw)...)
+	}
+	return f, problems, nil
+}
+
+// parse adds the resources of one (multi-document) YAML file to the folder.
+func (f *folder) parse(file string, raw []byte) []Problem {
+	var problems []Problem
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return append(problems, Problem{File: file, Message: "not valid YAML: " + err.Error()})
+		}
+		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+			continue // an empty document, e.g. a comment before the first "---"
+		}
+		m := doc.Content[0]
+		switch scalar(m, "kind") {
+		case "Component":
+			c, probs := parseComponent(file, m)
+			problems = append(problems, probs...)
+			f.components = append(f.components, c)
+		case "Subscription":
+			f.subscriptions = append(f.subscriptions, parseSubscription(file, m))
+		case "Resiliency":
+			f.resiliencies = append(f.resiliencies, parseResiliency(file, m))
+		}
+	}
+	return problems
+}
+
+// Fields of a Component manifest (dapr@v1.14.0 pkg/apis/components/v1alpha1 and pkg/apis/common), so that
+// a misspelt field (spec.metdata, secretKeyref) is reported rather than silently ignored.
+var (
+	componentFields = []string{"apiVersion", "kind", "metadata", "spec", "auth", "scopes"}
+	objectMetaField = []string{"name", "namespace", "labels", "annotations"}
+	specFields      = []string{"type", "version", "ignoreErrors", "metadata", "initTimeout"}
+	authFields      = []string{"secretStore"}
+	itemFields      = []string{"name", "value", "secretKeyRef", "envRef"}
+	secretRefFields = []string{"name", "key"}
+)
+
+func parseComponent(file string, m *yaml.Node) (*component, []Problem) {
+	c := &component{file: file, line: m.Line, apiVersion: scalar(m, "apiVersion")}
+	c.name = scalar(lookup(m, "metadata"), "name")
+	var problems []Problem
+	unknown := func(n *yaml.Node, where string, allowed []string) {
+		for _, k := range unknownKeys(n, allowed) {
+			problems = append(problems, Problem{
+				File: file, Line: k.Line, Component: c.name, Key: k.Value,
+				Message: fmt.Sprintf("component %q: unknown field %q in %s (Dapr ignores it)", c.name, k.Value, where),
+			})
+		}
+	}
+	unknown(m, "the Component", componentFields)
+	unknown(lookup(m, "metadata"), "metadata", objectMetaField)
+	spec := lookup(m, "spec")
+	unknown(spec, "spec", specFields)
+	if n := lookup(spec, "type"); n != nil {
+		c.typ, c.typeLine = n.Value, n.Line
+	}
+	c.version = scalar(spec, "version")
+	if auth := lookup(m, "auth"); auth != nil {
+		unknown(auth, "auth", authFields)
+		if n := lookup(auth, "secretStore"); n != nil {
+			c.secretStore, c.secretStoreLine = n.Value, n.Line
+		}
+	}
+	if n := lookup(m, "scopes"); n != nil {
+		c.scopesLine = n.Line
+		for _, s := range n.Content {
+			c.scopes = append(c.scopes, s.Value)
+		}
+	}
+	if md := lookup(spec, "metadata"); md != nil {
+		for _, item := range md.Content {
+			mi := metadataItem{name: scalar(item, "name"), line: item.Line, envRef: scalar(item, "envRef")}
+			unknown(item, fmt.Sprintf("metadata %q", mi.name), itemFields)
+			if v := lookup(item, "value"); v != nil {
+				mi.hasValue, mi.value = true, v.Value
+			}
+			if ref := lookup(item, "secretKeyRef"); ref != nil {
+				unknown(ref, fmt.Sprintf("the secretKeyRef of %q", mi.name), secretRefFields)
+				mi.secretRef = &secretKeyRef{name: scalar(ref, "name"), key: scalar(ref, "key")}
+			}
+			c.metadata = append(c.metadata, mi)
+		}
+	}
+	return c, problems
+}
+
+func parseSubscription(file string, m *yaml.Node) *subscription {
+	s := &subscription{file: file, line: m.Line, name: scalar(lookup(m, "metadata"), "name")}
+	spec := lookup(m, "spec")
+	if n := lookup(spec, "pubsubname"); n != nil {
+		s.pubsub, s.pubsubLine = n.Value, n.Line
+	}
+	s.topic = scalar(spec, "topic")
+	s.deadLetter = scalar(spec, "deadLetterTopic")
+	if n := lookup(m, "scopes"); n != nil {
+		for _, sc := range n.Content {
+			s.scopes = append(s.scopes, sc.Value)
+		}
+	}
+	return s
+}
+
+func parseResiliency(file string, m *yaml.Node) *resiliency {
+	r := &resiliency{file: file, name: scalar(lookup(m, "metadata"), "name")}
+	comps := lookup(lookup(lookup(m, "spec"), "targets"), "components")
+	if comps != nil && comps.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(comps.Content); i += 2 {
+			r.targets = append(r.targets, target{name: comps.Content[i].Value, line: comps.Content[i].Line})
+		}
+	}
+	return r
+}
+
+// lookup returns the value of key in mapping n, or nil.
+func lookup(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(n *yaml.Node, key string) string {
+	if v := lookup(n, key); v != nil && v.Kind == yaml.ScalarNode {
+		return v.Value
+	}
+	return ""
+}
+
+// unknownKeys returns the key nodes of mapping n that are not in allowed.
+func unknownKeys(n *yaml.Node, allowed []string) []*yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		known := false
+		for _, a := range allowed {
+			if k.Value == a {
+				known = true
+				break
+			}
+		}
+		if !known {
+			out = append(out, k)
+		}
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package componentcheck
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRequiredVersion(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		goMod   string
+		want    string
+		wantErr string
+	}{
+		{
+			name:  "require block",
+			goMod: "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/dapr/components-contrib v1.14.0-rc.6\n)\n",
+			want:  "v1.14.0-rc.6",
+		},
+		{
+			name:  "single-line require with a comment",
+			goMod: "module m\nrequire github.com/dapr/components-contrib v1.2.3 // indirect\n",
+			want:  "v1.2.3",
+		},
+		{
+			name:  "commented-out replace is ignored",
+			goMod: "module m\nrequire github.com/dapr/components-contrib v1.2.3\n// replace github.com/dapr/components-contrib => ../components-contrib\n",
+			want:  "v1.2.3",
+		},
+		{
+			name:    "a module whose path only starts the same does not count",
+			goMod:   "module m\nrequire github.com/dapr/components-contrib-extra v9.9.9\n",
+			wantErr: "github.com/dapr/components-contrib is not required",
+		},
+		{
+			name:    "replaced module",
+			goMod:   "module m\nrequire github.com/dapr/components-contrib v1.2.3\nreplace (\n\tgithub.com/dapr/components-contrib => ../cc\n)\n",
+			wantErr: "is replaced",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := requiredVersion([]byte(tt.goMod), contribModule)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestLocateModules(t *testing.T) {
+	t.Parallel()
+	cat := testCatalog(t)
+
+	assert.Equal(t, DaprVersion, cat.DaprVersion)
+	goMod, err := os.ReadFile(filepath.Join(cat.DaprDir, "go.mod"))
+	require.NoError(t, err)
+	want, err := requiredVersion(goMod, contribModule)
+	require.NoError(t, err)
+	assert.Equal(t, want, cat.ContribVersion, "the components-contrib version is the one dapr's go.mod pins")
+	assert.FileExists(t, filepath.Join(cat.ContribDir, "component-metadata-schema.json"))
+	assert.DirExists(t, filepath.Join(cat.DaprDir, registryDir))
+}

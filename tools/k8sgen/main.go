@@ -1,0 +1,222 @@
+// Command k8sgen writes the generated/ folders of the kustomize tree under k8s/ from the Dapr resources under
+// components/.
+//
+// kustomize, and so `kubectl apply -k`, loads no file outside a kustomization's own directory, so the base and
+// the overlays cannot reference components/ directly — and hand-made copies drift. k8sgen copies:
+//
+//	components/configuration.yaml, components/shared/  →  k8s/base/generated/           verbatim
+//	components/redis/                                  →  k8s/overlays/local/generated/  adapted for pods (adapt.go)
+//	components/aws/, azure/, gcp/                      →  k8s/overlays/<cloud>/generated/ verbatim
+//
+// and a kustomization.yaml listing the files of each folder, so a new source file needs no manual step.
+// Run it from the repository root:
+//
+//	go run ./tools/k8sgen          # (re)write the generated folders (make k8s-generate)
+//	go run ./tools/k8sgen -check   # exit 1, naming the files, if a generated folder is stale
+//
+// TestGeneratedFilesAreCurrent runs the same comparison in `make test`.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"orderflow/internal/k8scheck"
+)
+
+// target is one generated folder and where its content comes from.
+type target struct {
+	// dir is the generated folder, relative to the repository root (slash-separated).
+	dir string
+	// sources are files, or folders whose *.yaml files are taken, relative to the root.
+	sources []string
+	// adapt, when set, rewrites the sources' documents for the target environment.
+	adapt func(p *k8scheck.Project, files []sourceFile) ([]sourceFile, error)
+}
+
+var targets = []target{
+	{dir: "k8s/base/generated", sources: []string{"components/configuration.yaml", "components/shared"}},
+	{dir: "k8s/overlays/local/generated", sources: []string{"components/redis"}, adapt: adaptForCluster},
+	{dir: "k8s/overlays/aws/generated", sources: []string{"components/aws"}},
+	{dir: "k8s/overlays/azure/generated", sources: []string{"components/azure"}},
+	{dir: "k8s/overlays/gcp/generated", sources: []string{"components/gcp"}},
+}
+
+// sourceFile is one YAML file on its way to a generated folder.
+type sourceFile struct {
+	// path is the source, relative to the root (slash-separated); name is the generated file's name.
+	path, name string
+	data       []byte
+	// notes say how the file was changed on the way, if it was.
+	notes []string
+}
+
+func main() {
+	root := flag.String("root", ".", "repository root")
+	check := flag.Bool("check", false, "do not write: exit 1 if a generated file differs from what k8sgen would write")
+	flag.Parse()
+	if err := run(*root, *check); err != nil {
+		fmt.Fprintln(os.Stderr, "k8sgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(root string, check bool) error {
+	want, err := Generate(root)
+	if err != nil {
+		return err
+	}
+	if check {
+		if stale := Diff(root, want); len(stale) > 0 {
+			return fmt.Errorf("generated files are stale (run `make k8s-generate`):\n  %s", strings.Join(stale, "\n  "))
+		}
+		return nil
+	}
+	return Write(root, want)
+}
+
+// Generate returns every generated file (path relative to root, slash-separated → content).
+func Generate(root string) (map[string][]byte, error) {
+	project, err := k8scheck.LoadProject(root)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]byte{}
+	for _, t := range targets {
+		files, err := readSources(root, t.sources)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.dir, err)
+		}
+		if t.adapt != nil {
+			if files, err = t.adapt(project, files); err != nil {
+				return nil, fmt.Errorf("%s: %w", t.dir, err)
+			}
+		}
+		names := make([]string, 0, len(files))
+		for _, f := range files {
+			if _, dup := out[path.Join(t.dir, f.name)]; dup {
+				return nil, fmt.Errorf("%s: two sources would both become %s", t.dir, f.name)
+			}
+			out[path.Join(t.dir, f.name)] = withHeader(f)
+			names = append(names, f.name)
+		}
+		out[path.Join(t.dir, "kustomization.yaml")] = kustomization(t, names)
+	}
+	return out, nil
+}
+
+func readSources(root string, sources []string) ([]sourceFile, error) {
+	var files []sourceFile
+	for _, src := range sources {
+		info, err := os.Stat(filepath.Join(root, src))
+		if err != nil {
+			return nil, err
+		}
+		paths := []string{src}
+		if info.IsDir() {
+			matches, err := filepath.Glob(filepath.Join(root, src, "*.yaml"))
+			if err != nil {
+				return nil, err
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("%s holds no *.yaml file", src)
+			}
+			paths = nil
+			for _, m := range matches {
+				paths = append(paths, path.Join(src, filepath.Base(m)))
+			}
+		}
+		for _, p := range paths {
+			data, err := os.ReadFile(filepath.Join(root, p))
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, sourceFile{path: p, name: path.Base(p), data: data})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].name < files[j].name })
+	return files, nil
+}
+
+const generatedMarker = "# Code generated by tools/k8sgen"
+
+func withHeader(f sourceFile) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s from %s; DO NOT EDIT.\n", generatedMarker, f.path)
+	b.WriteString("# Edit the source and run `make k8s-generate`; a test fails while this copy is stale.\n")
+	for _, n := range f.notes {
+		b.WriteString("# " + n + "\n")
+	}
+	b.WriteString("\n")
+	b.Write(f.data)
+	return b.Bytes()
+}
+
+func kustomization(t target, names []string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s from %s; DO NOT EDIT.\n", generatedMarker, strings.Join(t.sources, ", "))
+	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
+	for _, n := range names {
+		b.WriteString("- " + n + "\n")
+	}
+	return b.Bytes()
+}
+
+// Diff lists the generated files that are missing, differ from want, or are left over from an earlier run.
+func Diff(root string, want map[string][]byte) []string {
+	var stale []string
+	for p, content := range want {
+		have, err := os.ReadFile(filepath.Join(root, p))
+		switch {
+		case err != nil:
+			stale = append(stale, p+": missing")
+		case !bytes.Equal(have, content):
+			stale = append(stale, p+": differs from its source")
+		}
+	}
+	for _, extra := range leftovers(root, want) {
+		stale = append(stale, extra+": no longer generated (its source is gone)")
+	}
+	sort.Strings(stale)
+	return stale
+}
+
+// Write writes want and removes the files of the generated folders that want no longer holds.
+func Write(root string, want map[string][]byte) error {
+	var errs []error
+	for _, extra := range leftovers(root, want) {
+		errs = append(errs, os.Remove(filepath.Join(root, extra)))
+	}
+	for p, content := range want {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, os.WriteFile(full, content, 0o644))
+	}
+	return errors.Join(errs...)
+}
+
+// leftovers returns the YAML files in the generated folders that want does not hold.
+func leftovers(root string, want map[string][]byte) []string {
+	var out []string
+	for _, t := range targets {
+		matches, _ := filepath.Glob(filepath.Join(root, t.dir, "*.yaml"))
+		for _, m := range matches {
+			p := path.Join(t.dir, filepath.Base(m))
+			if _, ok := want[p]; !ok {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
