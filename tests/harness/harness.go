@@ -128,10 +128,10 @@ func Start(t testing.TB, opts Options) *System {
 		DaprAPIToken: randomSuffix() + randomSuffix(),
 		AppAPIToken:  randomSuffix() + randomSuffix(),
 		t:            t,
-		Suffix:      suffix,
-		TopicPrefix: "t" + suffix + ".",
-		DataDir:     filepath.Join(tmp, "data"),
-		logDir:      filepath.Join(tmp, "logs"),
+		Suffix:       suffix,
+		TopicPrefix:  "t" + suffix + ".",
+		DataDir:      filepath.Join(tmp, "data"),
+		logDir:       filepath.Join(tmp, "logs"),
 	}
 	overrides := map[string]map[string]string{
 		"email":           {"rootPath": filepath.Join(sys.DataDir, "mail")},
