@@ -59,6 +59,6 @@ clean: ## remove built binaries (keeps bin/daprd), local data and logs
 bench: ## benchmark: bare-Dapr ceiling, saga max throughput, latency at half rate (results/ gets the report)
 	$(require_go)
 	@daprd="$$(tools/daprd.sh)" || exit 1; \
-	  $(GO) run ./tools/bench -daprd "$$daprd"
+	  $(GO) run ./tools/bench -daprd "$$daprd" $(BENCH_ARGS)
 
 -include k8s/k8s.mk

@@ -35,6 +35,8 @@ type options struct {
 	orders, concurrency    int
 	ceilingFor, latencyFor time.Duration
 	publishers             int
+	// Knobs for experiments; the defaults are what the project ships.
+	logLevel, sidecarGOGC, daprConfig string
 }
 
 func main() { service.Main("bench", run) }
@@ -49,6 +51,9 @@ func run(ctx context.Context) error {
 	flag.IntVar(&o.publishers, "publishers", 32, "concurrent publishers in the ceiling phase")
 	flag.DurationVar(&o.ceilingFor, "ceiling-for", 15*time.Second, "length of the ceiling phase")
 	flag.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "length of the half-rate latency phase")
+	flag.StringVar(&o.logLevel, "log-level", "warn", "the apps' LOG_LEVEL during the benchmark")
+	flag.StringVar(&o.sidecarGOGC, "sidecar-gogc", "", "GOGC for the sidecars (empty: Go's default)")
+	flag.StringVar(&o.daprConfig, "dapr-config", "", "a Dapr Configuration file to run the saga's sidecars with instead of dapr.yaml's")
 	flag.Parse()
 	if o.daprd == "" {
 		return errors.New("no daprd: run `make bench`, or pass -daprd")
@@ -178,17 +183,23 @@ func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tm
 		return nil, "", nil, err
 	}
 	iso.Overrides["card-provider"] = map[string]string{"url": fmt.Sprintf("http://127.0.0.1:%d", simPort)}
-	quiet := map[string]string{"LOG_LEVEL": "warn"}
 	env := map[string]map[string]string{}
 	for _, s := range specs {
-		env[s.ID] = quiet
+		env[s.ID] = map[string]string{"LOG_LEVEL": o.logLevel, "GOGC": ""}
+		if o.daprConfig != "" {
+			specs[i(specs, s.ID)].ConfigFile = o.daprConfig
+		}
 	}
-	env["inventory"] = map[string]string{"LOG_LEVEL": "warn", "SEED_CATALOG": "false"}
+	env["inventory"]["SEED_CATALOG"] = "false"
+	base := tokens()
+	if o.sidecarGOGC != "" {
+		base = append(base, "GOGC="+o.sidecarGOGC) // the apps' env resets it (GOGC= means the default)
+	}
 	fmt.Println("starting the saga (isolated app ids and topics)…")
 	sys, err := launcher.Start(ctx, specs, launcher.Options{
 		Daprd: o.daprd, BinDir: binDir, Prebuilt: true, LogDir: filepath.Join(tmp, "logs"), Console: discard{},
 		Isolation: iso, FreePorts: true, AppPorts: map[string]int{"cardsim": simPort}, AppEnv: env,
-		BaseEnv: tokens(), ReadyTimeout: 90 * time.Second,
+		BaseEnv: base, ReadyTimeout: 90 * time.Second,
 	})
 	if err != nil {
 		return nil, "", nil, err
@@ -198,6 +209,15 @@ func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tm
 		sys.Stop()
 		cleanRedis(iso.Suffix, iso.TopicPrefix)
 	}, nil
+}
+
+func i(specs []launcher.Spec, id string) int {
+	for n, s := range specs {
+		if s.ID == id {
+			return n
+		}
+	}
+	return -1
 }
 
 // stockBench creates the SKUs the load uses, with stock no run can exhaust, and one sold-out SKU.

@@ -140,41 +140,46 @@ func outcomes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// latencyChart draws the placed→SHIPPED latency distribution (CDF) of both saga phases as SVG.
+// latencyChart draws the placed→SHIPPED latency distribution (CDF) of both saga phases as SVG, on a
+// logarithmic time axis so the millisecond latencies at half rate and the queueing at maximum throughput
+// both stay readable.
 func latencyChart(half, max []time.Duration) string {
 	const width, height, left, bottom, top, right = 760, 420, 70, 50, 40, 30
 	series := []struct {
 		name, color string
 		data        []time.Duration
 	}{{"half rate (c)", "#1f77b4", half}, {"maximum throughput (b)", "#d62728", max}}
-	var limit float64
+	lo, hi := 1.0, 10.0 // milliseconds
 	for _, s := range series {
-		if n := len(s.data); n > 0 {
-			sorted := slices.Clone(s.data)
-			slices.Sort(sorted)
-			limit = math.Max(limit, float64(sorted[int(0.995*float64(n-1))].Microseconds())/1000)
+		for _, d := range s.data {
+			hi = math.Max(hi, float64(d.Microseconds())/1000)
 		}
 	}
-	if limit <= 0 {
-		limit = 1
+	hi = niceCeil(hi)
+	x := func(v float64) float64 {
+		v = math.Min(math.Max(v, lo), hi)
+		return left + (width-left-right)*math.Log10(v/lo)/math.Log10(hi/lo)
 	}
-	limit = niceCeil(limit)
-	x := func(v float64) float64 { return left + (width-left-right)*math.Min(v/limit, 1) }
 	y := func(q float64) float64 { return height - bottom - (height-bottom-top)*q }
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="%d" y="22" font-size="15">orderflow: placed → SHIPPED latency (CDF)</text>`+"\n", left)
-	for i := 0; i <= 5; i++ {
-		v := limit * float64(i) / 5
-		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%.0f</text>`+"\n",
-			x(v), top, x(v), height-bottom, x(v), height-bottom+16, v)
+	for decade := lo; decade <= hi; decade *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			v := decade * m
+			if v > hi {
+				break
+			}
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%g</text>`+"\n",
+				x(v), top, x(v), height-bottom, x(v), height-bottom+16, v)
+		}
 	}
 	for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">p%g</text>`+"\n",
 			left, y(q), width-right, y(q), left-6, y(q)+4, q*100)
 	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">milliseconds</text>`+"\n", (width+left)/2, height-12)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">milliseconds (log scale)</text>`+"\n", (width+left)/2, height-12)
 	for i, s := range series {
 		if len(s.data) == 0 {
 			continue
@@ -187,7 +192,7 @@ func latencyChart(half, max []time.Duration) string {
 		}
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", s.color, strings.Join(pts, " "))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="14" height="3" fill="%s"/><text x="%d" y="%d">%s (%d orders)</text>`+"\n",
-			width-260, top+10+i*18, s.color, width-240, top+15+i*18, s.name, len(s.data))
+			left+10, top+10+i*18, s.color, left+30, top+15+i*18, s.name, len(s.data))
 	}
 	b.WriteString("</svg>\n")
 	return b.String()
