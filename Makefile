@@ -3,7 +3,7 @@ SHELL := /usr/bin/env bash
 GO    ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help run test unit integration daprd build fmt vet clean bench
+.PHONY: help run test unit integration daprd build fmt vet clean bench microbench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,10 @@ fmt: ## gofmt the tree
 clean: ## remove built binaries (keeps bin/daprd), local data and logs
 	find bin -mindepth 1 -maxdepth 1 ! -name daprd -exec rm -rf {} +
 	rm -rf .data .dapr
+
+microbench: ## Go micro-benchmarks of the hot domain paths (go test -bench)
+	$(require_go)
+	$(GO) test -run '^$$' -bench . -benchmem ./apps/... ./internal/...
 
 bench: ## benchmark: bare-Dapr ceiling, saga max throughput, latency at half rate (results/ gets the report)
 	$(require_go)

@@ -3,6 +3,7 @@ package k8scheck
 import (
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -16,10 +17,16 @@ func OverlayDir(root, overlay string) string {
 	return filepath.Join(root, "k8s", "overlays", overlay)
 }
 
+// renderMu serialises renders: kustomize initialises its global OpenAPI schema lazily and without a lock
+// (kyaml/openapi), so two builds in parallel tests race on it.
+var renderMu sync.Mutex
+
 // Render builds the kustomization in dir with the kustomize Go API and returns its objects as a YAML stream.
 // The options are kustomize's defaults, which are kubectl's: in particular the load restrictor, so a file
 // outside the kustomization's root fails here just as it would in `kubectl apply -k`.
 func Render(dir string) ([]byte, error) {
+	renderMu.Lock()
+	defer renderMu.Unlock()
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
 	resources, err := k.Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {

@@ -113,25 +113,14 @@ func (s *Service) PutProduct(ctx context.Context, sku string, in ProductInput) (
 }
 
 func (s *Service) addToCatalog(ctx context.Context, sku string) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		c, etag, err := s.catalog.Get(ctx, catalogKey)
-		switch {
-		case isNotFound(err):
-			err = s.catalog.Create(ctx, catalogKey, Catalog{SKUs: []string{sku}})
-		case err != nil:
-			return err
-		case slices.Contains(c.SKUs, sku):
-			return nil
-		default:
-			c.SKUs = append(c.SKUs, sku)
-			slices.Sort(c.SKUs)
-			err = s.catalog.Update(ctx, catalogKey, c, etag)
+	return kv.Mutate(ctx, s.catalog, catalogKey, maxAttempts, func(c *Catalog, _ bool) bool {
+		if slices.Contains(c.SKUs, sku) {
+			return false
 		}
-		if !isConflict(err) {
-			return err
-		}
-	}
-	return contended("the catalog")
+		c.SKUs = append(c.SKUs, sku)
+		slices.Sort(c.SKUs)
+		return true
+	})
 }
 
 // Product returns one product.

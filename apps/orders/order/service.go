@@ -188,25 +188,14 @@ func (s *Service) claim(ctx context.Context, key string, c Claim) (Claim, bool, 
 
 // index puts orderID at the front of the customer's index (idempotent).
 func (s *Service) index(ctx context.Context, customerID, orderID string) error {
-	key := customerKey(customerID)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		idx, etag, err := s.indexes.Get(ctx, key)
-		switch {
-		case isNotFound(err):
-			err = s.indexes.Create(ctx, key, CustomerIndex{OrderIDs: []string{orderID}})
-		case err != nil:
-			return err
-		case slices.Contains(idx.OrderIDs, orderID):
-			return nil
-		default:
-			ids := append([]string{orderID}, idx.OrderIDs...)
-			err = s.indexes.Update(ctx, key, CustomerIndex{OrderIDs: ids[:min(len(ids), MaxListedOrders)]}, etag)
+	return kv.Mutate(ctx, s.indexes, customerKey(customerID), maxAttempts, func(idx *CustomerIndex, _ bool) bool {
+		if slices.Contains(idx.OrderIDs, orderID) {
+			return false
 		}
-		if !isConflict(err) {
-			return err
-		}
-	}
-	return tooContended(key)
+		ids := append([]string{orderID}, idx.OrderIDs...)
+		idx.OrderIDs = ids[:min(len(ids), MaxListedOrders)]
+		return true
+	})
 }
 
 // Get returns one order.

@@ -27,7 +27,7 @@ func engine() *gin.Engine {
 	return web.NewEngine(logrus.NewEntry(log))
 }
 
-func cloudEvent(t *testing.T, k events.Kind, data any) []byte {
+func cloudEvent(t testing.TB, k events.Kind, data any) []byte {
 	t.Helper()
 	env, err := events.Wrap(events.New(k, "o-1", time.Now(), data), "test", "")
 	require.NoError(t, err)
