@@ -33,9 +33,9 @@ run: ## run every service with its sidecar (PROFILE=redis|rabbitmq-postgres|mqtt
 
 test: unit integration ## unit tests (with -race), then integration tests on real sidecars
 
-unit: ## unit tests only
+unit: ## unit tests only (each micro-benchmark runs once too, so none rots)
 	$(require_go)
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '^orderflow/tests')
+	$(GO) test -race -count=1 -bench . -benchtime 1x $$($(GO) list ./... | grep -v '^orderflow/tests')
 
 integration: ## integration tests only (real daprd + the machine's brokers and stores)
 	$(require_go)
