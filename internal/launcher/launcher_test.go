@@ -51,6 +51,7 @@ func TestLoadRejectsBadRunFiles(t *testing.T) {
 		{"missing dir", "version: 1\napps:\n- appID: a\n  appDirPath: ./nope\n  appPort: 1\n  command: [x]\n", "nope"},
 		{"unknown field", "version: 1\napps:\n- appID: a\n  appDirPath: .\n  appPrt: 1\n", "appPrt"},
 		{"bad log destination", "version: 1\ncommon:\n  resourcesPaths: [.]\napps:\n- appID: a\n  appDirPath: .\n  appPort: 1\n  command: [x]\n  appLogDestination: syslog\n", "invalid log destination"},
+		{"grpc app protocol", "version: 1\ncommon:\n  resourcesPaths: [.]\napps:\n- {appID: a, appDirPath: ., appPort: 1, command: [x], appProtocol: grpc}\n", "speak http or h2c"},
 		{"duplicate ids", "version: 1\ncommon:\n  resourcesPaths: [.]\napps:\n- {appID: a, appDirPath: ., appPort: 1, command: [x]}\n- {appID: a, appDirPath: ., appPort: 2, command: [x]}\n", "twice"},
 	}
 	for _, tc := range tests {

@@ -188,8 +188,8 @@ func resolve(rf RunFile, base, path string) ([]Spec, error) {
 		if len(config) > 0 {
 			spec.ConfigFile = config[0]
 		}
-		if spec.Protocol != "http" {
-			return nil, fmt.Errorf("%s: app %s: appProtocol %q: orderflow's apps speak http", path, id, spec.Protocol)
+		if spec.Protocol != "http" && spec.Protocol != "h2c" {
+			return nil, fmt.Errorf("%s: app %s: appProtocol %q: orderflow's apps speak http or h2c", path, id, spec.Protocol)
 		}
 		if spec.AppPort <= 0 {
 			return nil, fmt.Errorf("%s: app %s: appPort is required (the launcher waits on it)", path, id)

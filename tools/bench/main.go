@@ -36,7 +36,7 @@ type options struct {
 	ceilingFor, latencyFor time.Duration
 	publishers             int
 	// Knobs for experiments; the defaults are what the project ships.
-	logLevel, sidecarGOGC, daprConfig string
+	logLevel, sidecarGOGC, daprConfig, appProtocol string
 }
 
 func main() { service.Main("bench", run) }
@@ -53,6 +53,7 @@ func run(ctx context.Context) error {
 	flag.DurationVar(&o.latencyFor, "latency-for", 30*time.Second, "length of the half-rate latency phase")
 	flag.StringVar(&o.logLevel, "log-level", "warn", "the apps' LOG_LEVEL during the benchmark")
 	flag.StringVar(&o.sidecarGOGC, "sidecar-gogc", "", "GOGC for the sidecars (empty: Go's default)")
+	flag.StringVar(&o.appProtocol, "app-protocol", "", "the saga sidecars' app protocol: http or h2c (empty: dapr.yaml's)")
 	flag.StringVar(&o.daprConfig, "dapr-config", "", "a Dapr Configuration file to run the saga's sidecars with instead of dapr.yaml's")
 	flag.Parse()
 	if o.daprd == "" {
@@ -188,6 +189,9 @@ func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tm
 		env[s.ID] = map[string]string{"LOG_LEVEL": o.logLevel, "GOGC": ""}
 		if o.daprConfig != "" {
 			specs[i(specs, s.ID)].ConfigFile = o.daprConfig
+		}
+		if o.appProtocol != "" {
+			specs[i(specs, s.ID)].Protocol = o.appProtocol
 		}
 	}
 	env["inventory"]["SEED_CATALOG"] = "false"

@@ -193,6 +193,10 @@ func Run(ctx context.Context, app App) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
+	// HTTP/2 without TLS too, so a sidecar may run with --app-protocol h2c (make bench -app-protocol h2c).
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	// daprd cannot finish starting before the app listens; if it already has, it was started for an earlier
 	// process of this app.
 	if sidecarHealthy(ctx) == nil {
