@@ -41,6 +41,38 @@ func TestLoadProjectRunFile(t *testing.T) {
 	}
 }
 
+func TestUseProfile(t *testing.T) {
+	t.Parallel()
+	root := repoRoot(t)
+	tests := []struct {
+		name, componentsDir, profile, wantErr string
+	}{
+		// make run passes the folder relative to the working directory; Load's paths are absolute.
+		{name: "relative components folder", componentsDir: "../../components", profile: "rabbitmq-postgres"},
+		{name: "absolute components folder", componentsDir: filepath.Join(root, "components"), profile: "mqtt-mysql"},
+		{name: "unknown profile", componentsDir: "../../components", profile: "kafka", wantErr: `no component profile "kafka"`},
+		{name: "the shared folder is no profile", componentsDir: "../../components", profile: "shared", wantErr: "no component profile"},
+		{name: "a folder no app loads from", componentsDir: "../../k8s", profile: "base", wantErr: "no app loads its components"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			specs, err := Load(filepath.Join(root, "dapr.yaml"))
+			require.NoError(t, err)
+			err = UseProfile(specs, tt.componentsDir, tt.profile)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			for _, s := range specs {
+				assert.Equal(t, []string{filepath.Join(root, "components/shared"), filepath.Join(root, "components", tt.profile)},
+					s.ResourcesPaths, "%s loads the shared components and the profile's", s.ID)
+			}
+		})
+	}
+}
+
 func TestLoadRejectsBadRunFiles(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

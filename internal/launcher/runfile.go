@@ -293,16 +293,26 @@ func isDir(p string) bool {
 // UseProfile points every spec at components/<profile> instead of the profile folder dapr.yaml names (any
 // folder under componentsDir other than shared), which is what switching profiles by editing dapr.yaml does.
 func UseProfile(specs []Spec, componentsDir, profile string) error {
+	// Load made the specs' paths absolute, so the folder they are compared with must be too.
+	componentsDir, err := filepath.Abs(componentsDir)
+	if err != nil {
+		return fmt.Errorf("components folder %s: %w", componentsDir, err)
+	}
 	target := filepath.Join(componentsDir, profile)
 	if !isDir(target) || profile == "shared" || profile == "secrets" {
 		return fmt.Errorf("no component profile %q (a folder under %s)", profile, componentsDir)
 	}
+	switched := 0
 	for i := range specs {
 		for j, p := range specs[i].ResourcesPaths {
 			if filepath.Dir(p) == componentsDir && filepath.Base(p) != "shared" {
 				specs[i].ResourcesPaths[j] = target
+				switched++
 			}
 		}
+	}
+	if switched == 0 {
+		return fmt.Errorf("profile %q: no app loads its components from a profile folder under %s", profile, componentsDir)
 	}
 	return nil
 }

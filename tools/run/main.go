@@ -53,8 +53,8 @@ func run(ctx context.Context) error {
 	if err := launcher.Preflight(specs); err != nil {
 		return err
 	}
-	fmt.Printf("starting %d apps with their sidecars (daprd %s); logs also go to %s\n",
-		len(specs), *daprd, filepath.Join(specs[0].Dir, ".dapr", "logs"))
+	fmt.Printf("starting %d apps with their sidecars (daprd %s); components from %s; logs also go to %s\n",
+		len(specs), *daprd, strings.Join(specs[0].ResourcesPaths, " + "), filepath.Join(specs[0].Dir, ".dapr", "logs"))
 	start := time.Now()
 	env, generated := withTokens(os.Environ())
 	if len(generated) > 0 {
