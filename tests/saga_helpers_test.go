@@ -130,6 +130,22 @@ func (s *saga) order(id string) sagaOrder {
 // the one wanted).
 func (s *saga) await(id, status string, timeout time.Duration) sagaOrder {
 	s.t.Helper()
+	o := s.awaitUntil(id, timeout, func(o sagaOrder) bool { return o.Status == status || slices.Contains(terminal, o.Status) })
+	if o.Status != status {
+		s.t.Fatalf("order %s is %s (history %v, reason %q); wanted %s", id, o.Status, o.statuses(), o.Reason, status)
+	}
+	return o
+}
+
+// awaitTerminal waits until the order reaches whichever terminal status it ends in.
+func (s *saga) awaitTerminal(id string, timeout time.Duration) sagaOrder {
+	s.t.Helper()
+	return s.awaitUntil(id, timeout, func(o sagaOrder) bool { return slices.Contains(terminal, o.Status) })
+}
+
+// awaitUntil polls the order until done says so, failing the test at the deadline.
+func (s *saga) awaitUntil(id string, timeout time.Duration, done func(sagaOrder) bool) sagaOrder {
+	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		r := harness.Do(s.t, http.MethodGet, s.url("orders")+"/v1/orders/"+id, nil, nil)
@@ -140,11 +156,11 @@ func (s *saga) await(id, status string, timeout time.Duration) sagaOrder {
 		require.Equal(s.t, http.StatusOK, r.Status, string(r.Body))
 		var o sagaOrder
 		r.JSON(s.t, &o)
-		if o.Status == status {
+		if done(o) {
 			return o
 		}
-		if slices.Contains(terminal, o.Status) || time.Now().After(deadline) {
-			s.t.Fatalf("order %s is %s (history %v, reason %q); wanted %s", id, o.Status, o.statuses(), o.Reason, status)
+		if time.Now().After(deadline) {
+			s.t.Fatalf("order %s is still %s after %s (history %v)", id, o.Status, timeout, o.statuses())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -238,15 +238,7 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 	close(ids)
 	counts := map[string]int{}
 	for id := range ids {
-		deadline := time.Now().Add(settle)
-		for {
-			st := s.order(id).Status
-			if st == "SHIPPED" || st == "REJECTED" || time.Now().After(deadline) {
-				counts[st]++
-				break
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		counts[s.awaitTerminal(id, settle).Status]++
 	}
 	assert.Equal(t, map[string]int{"SHIPPED": 5, "REJECTED": 15}, counts)
 	assert.Equal(t, product{SKU: "LAST5", Name: "Test LAST5", PriceCents: 1000, Available: 0, Committed: 5}, s.product("LAST5"))

@@ -3,6 +3,7 @@ package componentcheck
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -226,7 +227,7 @@ func (ch *checker) capabilities(c *component, def *Definition, label string) {
 		return
 	}
 	for _, n := range need {
-		if !contains(def.Capabilities, n) {
+		if !slices.Contains(def.Capabilities, n) {
 			ch.at(c, c.typeLine, "spec.type", "%s: does not support %q, which %s relies on (internal/kv); it supports %s",
 				label, n, c.name, strings.Join(def.Capabilities, ", "))
 		}
@@ -586,7 +587,7 @@ func (ch *checker) subscription(s *subscription, p *folder, ps *component) {
 	}
 	props := ps.props()
 	for _, app := range s.scopes {
-		if len(ps.scopes) > 0 && !contains(ps.scopes, app) {
+		if len(ps.scopes) > 0 && !slices.Contains(ps.scopes, app) {
 			report("scopes", "subscription %q: app %q is not in the scopes of component %q in profile %q", s.name, app, ps.name, p.name)
 			continue
 		}
@@ -613,10 +614,10 @@ func topicAllowed(topic, app string, props map[string]string, scopeKey string) b
 		}
 		return out
 	}
-	if allowed := list(props["allowedtopics"]); len(allowed) > 0 && !contains(allowed, topic) {
+	if allowed := list(props["allowedtopics"]); len(allowed) > 0 && !slices.Contains(allowed, topic) {
 		return false
 	}
-	protected := contains(list(props["protectedtopics"]), topic)
+	protected := slices.Contains(list(props["protectedtopics"]), topic)
 	var scoped []string
 	for _, entry := range strings.Split(strings.ReplaceAll(props[strings.ToLower(scopeKey)], " ", ""), ";") {
 		name, topics, ok := strings.Cut(entry, "=")
@@ -627,7 +628,7 @@ func topicAllowed(topic, app string, props map[string]string, scopeKey string) b
 	if !protected && len(scoped) == 0 {
 		return true
 	}
-	return contains(scoped, topic)
+	return slices.Contains(scoped, topic)
 }
 
 func (ch *checker) summaries(profiles []*folder) []ProfileSummary {
@@ -647,33 +648,9 @@ func (ch *checker) summaries(profiles []*folder) []ProfileSummary {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func sorted(list []string) []string { return slices.Sorted(slices.Values(list)) }
 
-func sorted(list []string) []string {
-	out := append([]string(nil), list...)
-	sort.Strings(out)
-	return out
-}
-
-func sameSet(a, b []string) bool {
-	as, bs := sorted(a), sorted(b)
-	if len(as) != len(bs) {
-		return false
-	}
-	for i := range as {
-		if as[i] != bs[i] {
-			return false
-		}
-	}
-	return true
-}
+func sameSet(a, b []string) bool { return slices.Equal(sorted(a), sorted(b)) }
 
 // suggest returns ` (did you mean "x"?)` for the closest candidate within a typo's distance, or "".
 func suggest(got string, candidates []string) string {

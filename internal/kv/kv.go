@@ -39,6 +39,18 @@ type Write[T any] struct {
 	Delete bool
 }
 
+// InKeyOrder returns the values GetMany found, in the order of keys, leaving out the keys it did not find. The
+// result is never nil, so an empty one still encodes as a JSON array.
+func InKeyOrder[T any](found map[string]Entry[T], keys []string) []T {
+	out := make([]T, 0, len(found))
+	for _, k := range keys {
+		if e, ok := found[k]; ok {
+			out = append(out, e.Value)
+		}
+	}
+	return out
+}
+
 // WriteOptions tune a single write.
 type WriteOptions struct {
 	// TTL expires the key after this duration; zero keeps it forever.

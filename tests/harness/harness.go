@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -153,7 +154,7 @@ func Start(t testing.TB, opts Options) *System {
 		}
 	}
 	appPorts := map[string]int{}
-	if len(opts.Apps) == 0 || contains(opts.Apps, "cardsim") {
+	if len(opts.Apps) == 0 || slices.Contains(opts.Apps, "cardsim") {
 		// The card-provider binding must point at this run's simulator.
 		port, err := launcher.FreePort()
 		if err != nil {
@@ -234,8 +235,8 @@ func startRetrying(ctx context.Context, specs []launcher.Spec, opts launcher.Opt
 // onlyFor drops overrides for components no selected app loads, so a partial run does not fail the
 // "unused override" check on the output folders of apps it does not start.
 func onlyFor(overrides map[string]map[string]string, specs []launcher.Spec, apps []string) map[string]map[string]string {
-	keep := map[string]bool{"email": contains(apps, "notifications"), "shipping-labels": contains(apps, "shipping"),
-		"card-provider": contains(apps, "payments") && contains(apps, "cardsim")}
+	keep := map[string]bool{"email": slices.Contains(apps, "notifications"), "shipping-labels": slices.Contains(apps, "shipping"),
+		"card-provider": slices.Contains(apps, "payments") && slices.Contains(apps, "cardsim")}
 	out := map[string]map[string]string{}
 	for comp, kv := range overrides {
 		if k, listed := keep[comp]; listed && !k {
@@ -244,15 +245,6 @@ func onlyFor(overrides map[string]map[string]string, specs []launcher.Spec, apps
 		out[comp] = kv
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func prebuild(t testing.TB, root string, specs []launcher.Spec) {

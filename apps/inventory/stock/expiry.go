@@ -43,11 +43,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var due []string
 	seen := map[string]bool{}
 	for chunk := range slices.Chunk(c.SKUs, sweepBatch) {
-		keys := make([]string, len(chunk))
-		for i, sku := range chunk {
-			keys[i] = productKey(sku)
-		}
-		products, err := s.products.GetMany(ctx, keys)
+		products, err := s.products.GetMany(ctx, productKeys(chunk))
 		if err != nil {
 			return res, err
 		}

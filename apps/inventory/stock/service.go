@@ -44,6 +44,14 @@ func productKey(sku string) string         { return "product/" + sku }
 func reservationKey(orderID string) string { return "reservation/" + orderID }
 func isNotFound(err error) bool            { return errors.Is(err, kv.ErrNotFound) }
 func isConflict(err error) bool            { return errors.Is(err, kv.ErrConflict) }
+func productKeys(skus []string) []string {
+	keys := make([]string, len(skus))
+	for i, sku := range skus {
+		keys[i] = productKey(sku)
+	}
+	return keys
+}
+
 func contended(what string) error {
 	return apperr.New(apperr.Unavailable, "too many concurrent updates of %s; retry", what)
 }
@@ -141,21 +149,12 @@ func (s *Service) Products(ctx context.Context) ([]Product, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, len(c.SKUs))
-	for i, sku := range c.SKUs {
-		keys[i] = productKey(sku)
-	}
+	keys := productKeys(c.SKUs)
 	found, err := s.products.GetMany(ctx, keys)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Product, 0, len(keys))
-	for _, k := range keys {
-		if e, ok := found[k]; ok {
-			out = append(out, e.Value)
-		}
-	}
-	return out, nil
+	return kv.InKeyOrder(found, keys), nil
 }
 
 // SeedProduct is a demo catalog entry.
@@ -440,10 +439,7 @@ func (p Product) unhold(orderID string, move holdMove) Product {
 // moveHolds removes the order's holds from the given SKUs, releasing or committing their quantity. SKUs
 // without a hold for the order are left alone, which makes the operation idempotent.
 func (s *Service) moveHolds(ctx context.Context, orderID string, skus []string, move holdMove) error {
-	keys := make([]string, len(skus))
-	for i, sku := range skus {
-		keys[i] = productKey(sku)
-	}
+	keys := productKeys(skus)
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		found, err := s.products.GetMany(ctx, keys)
 		if err != nil {

@@ -181,13 +181,7 @@ func (s *Service) History(ctx context.Context, orderID string) ([]Sent, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []Sent{}
-	for _, k := range keys {
-		if e, ok := found[k]; ok {
-			out = append(out, e.Value)
-		}
-	}
-	return out, nil
+	return kv.InKeyOrder(found, keys), nil
 }
 
 func formatCents(cents int64, currency string) string {

@@ -234,12 +234,7 @@ func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Ord
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Order, 0, len(ids))
-	for _, k := range keys {
-		if e, ok := found[k]; ok {
-			out = append(out, e.Value)
-		}
-	}
+	out := kv.InKeyOrder(found, keys)
 	slices.SortStableFunc(out, func(a, b Order) int { return b.CreatedAt.Compare(a.CreatedAt) })
 	return out, nil
 }
