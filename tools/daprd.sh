@@ -14,8 +14,8 @@
 # Prints the absolute path of the daprd to use as the last line on stdout; progress goes to stderr.
 set -euo pipefail
 
-readonly DAPR_VERSION="1.14.0"
-readonly WANT_MINOR="1.14."
+readonly DAPR_VERSION="1.18.2"
+readonly WANT_MINOR="1.18."
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target="${root}/bin/daprd"
 
