@@ -36,7 +36,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 FROM ${RUNTIME_IMAGE}
 ARG APP
 LABEL org.opencontainers.image.title="orderflow-${APP}" \
-      org.opencontainers.image.description="orderflow ${APP} service (runs beside a Dapr 1.14 sidecar)"
+      org.opencontainers.image.description="orderflow ${APP} service (runs beside a Dapr 1.18 sidecar)"
 COPY --from=build /out/app /app
 USER 65532:65532
 ENTRYPOINT ["/app"]

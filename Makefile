@@ -12,24 +12,14 @@ define require_go
 	@command -v $(GO) >/dev/null 2>&1 || { echo "make: the Go toolchain is not on PATH; install Go $$(sed -n 's/^go //p' go.mod) from https://go.dev/dl and retry" >&2; exit 1; }
 endef
 
-daprd: ## provision daprd 1.14 (DAPRD, ~/.dapr/bin/daprd, or a cached build in bin/daprd)
+daprd: ## provision daprd 1.18.2 (DAPRD, ~/.dapr/bin/daprd, or a cached build in bin/daprd)
 	$(require_go)
 	@tools/daprd.sh >/dev/null
 
 PROFILE ?= redis
-token = $$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-run: ## run every service with its sidecar (PROFILE=redis|rabbitmq-postgres|mqtt-mysql; uses the Dapr CLI if installed)
-	@test -d components/$(PROFILE) || { echo "make run: no profile components/$(PROFILE) (see components/README.md)" >&2; exit 1; }
-	@if command -v dapr >/dev/null 2>&1; then \
-	  sed 's#\./components/redis#./components/$(PROFILE)#' dapr.yaml > .dapr.$(PROFILE).yaml; \
-	  echo "make run: using the Dapr CLI: dapr run -f .dapr.$(PROFILE).yaml"; \
-	  export DAPR_API_TOKEN="$${DAPR_API_TOKEN:-$(token)}" APP_API_TOKEN="$${APP_API_TOKEN:-$(token)}"; \
-	  exec dapr run -f .dapr.$(PROFILE).yaml; \
-	fi
-	$(require_go)
-	@daprd="$$(tools/daprd.sh)" || exit 1; \
-	  $(GO) build -o bin/orderflow-run ./tools/run && exec bin/orderflow-run -daprd "$$daprd" -f dapr.yaml -profile $(PROFILE)
+run: ## run every service with its sidecar (PROFILE=redis|rabbitmq-postgres|mqtt-mysql, SECURE=1 for API tokens; uses the Dapr CLI 1.18 if installed, USE_CLI=0 to not)
+	@PROFILE="$(PROFILE)" SECURE="$(SECURE)" USE_CLI="$(USE_CLI)" tools/run.sh
 
 test: unit integration ## unit tests (with -race), then integration tests on real sidecars
 

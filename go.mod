@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/caarlos0/env/v11 v11.4.2
+	github.com/creack/pty v1.1.24
 	github.com/dapr/dapr v1.18.2
 	github.com/dapr/go-sdk v1.15.0
 	github.com/eclipse/paho.mqtt.golang v1.5.1

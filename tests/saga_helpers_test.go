@@ -92,6 +92,22 @@ func (s *saga) product(sku string) product {
 	return p
 }
 
+// awaitProduct waits until inventory shows want for its SKU. Orders and inventory consume the same events
+// independently, so an order can read SHIPPED (or PAYMENT_FAILED) a moment before inventory has committed (or
+// released) its stock: the product is eventually consistent, and the test waits for it rather than racing.
+func (s *saga) awaitProduct(want product) {
+	s.t.Helper()
+	var got product
+	deadline := time.Now().Add(settle)
+	for {
+		if got = s.product(want.SKU); got == want || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	assert.Equal(s.t, want, got, "inventory's view of %s after %s", want.SKU, settle)
+}
+
 func orderBody(token string, items ...any) map[string]any {
 	lines := make([]map[string]any, 0, len(items)/2)
 	for i := 0; i+1 < len(items); i += 2 {

@@ -241,7 +241,7 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 		counts[s.awaitTerminal(id, settle).Status]++
 	}
 	assert.Equal(t, map[string]int{"SHIPPED": 5, "REJECTED": 15}, counts)
-	assert.Equal(t, product{SKU: "LAST5", Name: "Test LAST5", PriceCents: 1000, Available: 0, Committed: 5}, s.product("LAST5"))
+	s.awaitProduct(product{SKU: "LAST5", Name: "Test LAST5", PriceCents: 1000, Available: 0, Committed: 5})
 	s.verify()
 }
 

@@ -43,7 +43,7 @@ func scenarioHappyPath(s *saga) {
 	require.NoError(t, err, "the label went through the shipping-labels binding")
 	assert.Contains(t, string(label), o.Shipment.TrackingNumber)
 	s.awaitEmails(o.ID, "order.placed", "shipment.dispatched")
-	assert.Equal(t, product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 8, Committed: 2}, s.product("MUG"))
+	s.awaitProduct(product{SKU: "MUG", Name: "Test MUG", PriceCents: 899, Available: 8, Committed: 2})
 }
 
 func scenarioRejection(s *saga) {
@@ -94,7 +94,7 @@ func scenarioDuplicateDelivery(s *saga) {
 	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+orderID, &pay))
 	assert.Equal(t, "CHARGED", pay.Status)
 	assert.EqualValues(t, 3*899, pay.AmountCents, "charged once, for the one reservation")
-	assert.Equal(t, product{SKU: "DUP", Name: "Test DUP", PriceCents: 899, Available: 7, Committed: 3}, s.product("DUP"))
+	s.awaitProduct(product{SKU: "DUP", Name: "Test DUP", PriceCents: 899, Available: 7, Committed: 3})
 	s.awaitEmails(orderID, "order.placed", "shipment.dispatched")
 }
 

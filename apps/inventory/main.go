@@ -22,8 +22,11 @@ type Config struct {
 	StateStore     string        `env:"STATESTORE_NAME,notEmpty" envDefault:"inventory-store"`
 	ExpiryBinding  string        `env:"EXPIRY_BINDING,notEmpty" envDefault:"reservation-expiry"`
 	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"15m"`
-	SeedCatalog    bool          `env:"SEED_CATALOG" envDefault:"true"`
-	SeedStock      int           `env:"SEED_STOCK" envDefault:"1000"`
+	// OrphanHoldGrace is how old a hold without an open reservation must be before the expiry sweep takes it
+	// back; it must exceed the time one delivery can take (the sidecar's delivery timeout).
+	OrphanHoldGrace time.Duration `env:"ORPHAN_HOLD_GRACE" envDefault:"1m"`
+	SeedCatalog     bool          `env:"SEED_CATALOG" envDefault:"true"`
+	SeedStock       int           `env:"SEED_STOCK" envDefault:"1000"`
 }
 
 // Validate implements config.Validator.
@@ -31,6 +34,9 @@ func (c Config) Validate() error {
 	errs := []error{c.Config.Validate()}
 	if c.ReservationTTL < time.Second {
 		errs = append(errs, fmt.Errorf("RESERVATION_TTL must be at least 1s, got %s", c.ReservationTTL))
+	}
+	if c.OrphanHoldGrace < time.Second {
+		errs = append(errs, fmt.Errorf("ORPHAN_HOLD_GRACE must be at least 1s, got %s", c.OrphanHoldGrace))
 	}
 	if c.SeedStock < 0 {
 		errs = append(errs, errors.New("SEED_STOCK must not be negative"))
@@ -62,7 +68,7 @@ func run(ctx context.Context) error {
 			daprx.NewStore[stock.Product](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Reservation](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Catalog](d.Dapr, cfg.StateStore),
-			d.Publisher, cfg.ReservationTTL, time.Now,
+			d.Publisher, cfg.ReservationTTL, cfg.OrphanHoldGrace, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc, cfg.ExpiryBinding)
 		if cfg.SeedCatalog {

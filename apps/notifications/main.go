@@ -1,5 +1,5 @@
 // Command notifications e-mails customers about their orders' lifecycle through the "email" output binding
-// and keeps a log of what it sent. See apps/notifications/notify for the domain.
+// and keeps a ledger of what it sent. See apps/notifications/notify for the domain.
 package main
 
 import (
@@ -39,8 +39,7 @@ func run(ctx context.Context) error {
 	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
 		d.Uses(cfg.StateStore, cfg.EmailBinding)
 		svc := notify.NewService(
-			daprx.NewStore[notify.Recipient](d.Dapr, cfg.StateStore),
-			daprx.NewStore[notify.Sent](d.Dapr, cfg.StateStore),
+			daprx.NewStore[notify.Ledger](d.Dapr, cfg.StateStore),
 			notify.NewBindingMailer(daprx.NewBinding(d.Dapr, cfg.EmailBinding), cfg.EmailFrom, func(ctx context.Context) (string, error) {
 				return daprx.ComponentType(ctx, d.Dapr, cfg.EmailBinding)
 			}),

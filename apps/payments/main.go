@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"orderflow/apps/payments/api"
+	"orderflow/apps/payments/cardprovider"
 	"orderflow/apps/payments/payment"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
@@ -40,7 +41,7 @@ func run(ctx context.Context) error {
 		}
 		svc := payment.NewService(
 			daprx.NewStore[payment.Payment](d.Dapr, cfg.StateStore),
-			payment.NewBindingProvider(daprx.NewBinding(d.Dapr, cfg.ProviderBinding), apiKey),
+			cardprovider.New(daprx.NewBinding(d.Dapr, cfg.ProviderBinding), apiKey),
 			d.Publisher, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)

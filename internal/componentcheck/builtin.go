@@ -6,31 +6,36 @@ import (
 	"unicode"
 )
 
-// builtinProfiles expands a builtinAuthenticationProfiles reference of a metadata.yaml.
+// builtinProfiles expands a builtinAuthenticationProfiles reference of a metadata.yaml for componentType.
 //
 // components-contrib defines these sets in .build-tools/builtin-authentication-profiles.yaml, which the
-// module zip does not contain, so they are restated here as Dapr 1.14 documents and implements them:
+// module zip does not contain, so they are restated here from that file at components-contrib v1.18.3 (the
+// version dapr v1.18.2 pins), corrected where the code it stands for does otherwise:
 //
-//   - "aws": docs.dapr.io, "Authenticating to AWS" (v1.13/v1.14): region, endpoint, accessKey, secretKey and
-//     sessionToken, all optional because the AWS SDK's default credential chain (IRSA, instance profiles,
-//     environment) applies when no key is given; components-contrib v1.14 common/authentication/aws
-//     GetClient(accessKey, secretKey, sessionToken, region, endpoint) is the code behind it. The "assume
-//     role" and "IAM Roles Anywhere" profiles came with later releases.
-//   - "azuread": docs.dapr.io, "Authenticating to Azure", and the profile set components-contrib's
-//     .build-tools expands (managed identity, client credentials, client certificate); workload identity is
-//     the managed-identity variant on Kubernetes (common/authentication/azure/auth.go,
-//     addWorkloadIdentityProvider, configured from the pod's environment).
-//   - "gcp": the service-account key profile of .build-tools/builtin-authentication-profiles.yaml
-//     (privateKeyID, privateKey, type, projectID, clientEmail, clientID, authURI, tokenURI,
-//     authProviderX509CertURL, clientX509CertURL), plus identityProjectID from the GCP Pub/Sub reference.
-//     Application Default Credentials (GKE workload identity) are offered only to the components whose
-//     1.14 code falls back to them; see gcpImplicitCredentials.
+//   - "aws": the file's four profiles. "Access Key ID and Secret Access Key" lists accessKey and secretKey
+//     as optional, but common/aws/auth/auth_static.go (newAuthStatic) uses them only together, so here they
+//     are required and the no-key case is its own profile: without a key, role or trust anchor,
+//     common/aws/config.go NewConfig loads the AWS SDK's default configuration, i.e. the default credential
+//     chain (IRSA, instance profile, environment), which the file calls "Credentials from Environment
+//     Variables". awsRegion is the deprecated alias of region (auth.Options, mapstructurealiases). "Assume
+//     IAM Role" (read by Kafka and PostgreSQL: common/component/kafka/kafka.go,
+//     common/authentication/postgresql/metadata.go) takes effect only with assumeRoleArn, and "IAM Roles
+//     Anywhere" (common/aws/auth/auth_x509.go) needs all three ARNs; both run on an ambient identity.
+//   - "azuread": the file's managed-identity, client-credentials and client-certificate profiles; workload
+//     identity is the managed-identity variant on Kubernetes (common/authentication/azure/auth.go,
+//     addWorkloadIdentityProvider, configured from the pod's environment), which also takes azureTenantId.
+//   - "gcp": the file's service-account key profile (privateKeyID, privateKey, type, projectID,
+//     clientEmail, clientID, authURI, tokenURI, authProviderX509CertURL, clientX509CertURL), plus
+//     identityProjectID, which pubsub/gcp/pubsub/metadata.go reads for it. The file has no profile for
+//     Application Default Credentials (GKE workload identity); the components whose code falls back to them
+//     get one, see gcpImplicitCredentials.
 func builtinProfiles(name, componentType string) ([]Profile, error) {
 	switch name {
 	case "aws":
 		return []Profile{
 			{Title: "AWS: access key and secret key", Builtin: name, Fields: []Field{
 				{Name: "region"},
+				{Name: "awsRegion"},
 				{Name: "endpoint"},
 				{Name: "accessKey", Required: true, Sensitive: true},
 				{Name: "secretKey", Required: true, Sensitive: true},
@@ -38,7 +43,18 @@ func builtinProfiles(name, componentType string) ([]Profile, error) {
 			}},
 			{Title: "AWS: default credential chain (IRSA, instance profile, environment)", Builtin: name, Identity: true, Fields: []Field{
 				{Name: "region"},
+				{Name: "awsRegion"},
 				{Name: "endpoint"},
+			}},
+			{Title: "AWS: assume IAM role", Builtin: name, Identity: true, Fields: []Field{
+				{Name: "region", Required: true},
+				{Name: "assumeRoleArn", Required: true},
+				{Name: "sessionName", Default: "DaprDefaultSession"},
+			}},
+			{Title: "AWS: IAM Roles Anywhere", Builtin: name, Identity: true, Fields: []Field{
+				{Name: "trustAnchorArn", Required: true},
+				{Name: "trustProfileArn", Required: true},
+				{Name: "assumeRoleArn", Required: true},
 			}},
 		}, nil
 	case "azuread":
@@ -93,19 +109,19 @@ func builtinProfiles(name, componentType string) ([]Profile, error) {
 	}
 }
 
-// gcpImplicitCredentials lists the GCP components that, in components-contrib v1.14, fall back to
-// Application Default Credentials when no service-account key is configured (pubsub/gcp/pubsub/pubsub.go:
-// "Using implicit credentials for GCP"). bindings.gcp.bucket and secretstores.gcp.secretmanager always build
-// their client from the key in their metadata (option.WithCredentialsJSON), and the secret manager rejects
-// a component without type, project id, private key and client e-mail; workload identity for those two
-// came with components-contrib PR #3711, after Dapr 1.14.
+// gcpImplicitCredentials lists the components importing the "gcp" profile set whose components-contrib
+// v1.18.3 code falls back to Application Default Credentials (GKE workload identity) when no privateKeyID is
+// configured: each creates its client without options then. A component importing the set that is not
+// listed is offered the key profile only, and a test fails until it has been read and listed here.
 var gcpImplicitCredentials = map[string]bool{
-	"pubsub.gcp.pubsub":   true,
-	"state.gcp.firestore": true, // no metadata.yaml; listed for completeness (state/gcp/firestore/firestore.go)
+	"pubsub.gcp.pubsub":              true, // pubsub/gcp/pubsub/pubsub.go: "Using implicit credentials for GCP"
+	"bindings.gcp.pubsub":            true, // bindings/gcp/pubsub/pubsub.go: pubsub.NewClient(ctx, projectID)
+	"bindings.gcp.bucket":            true, // bindings/gcp/bucket/bucket.go getClient: "Implicit authentication, using GCP Application Default Credentials"
+	"secretstores.gcp.secretmanager": true, // secretstores/gcp/secretmanager/secretmanager.go getClient: the same
 }
 
 // daprLevelKeys are metadata keys daprd itself reads from every component of a kind, beyond what the
-// component declares. Each is read by dapr@v1.14.0 at:
+// component declares. Each is read by dapr@v1.18.2 at:
 //
 //   - pubsub: consumerID (pkg/runtime/processor/pubsub/pubsub.go), publishingScopes, subscriptionScopes,
 //     allowedTopics, protectedTopics (pkg/scopes/scopes.go);

@@ -27,7 +27,8 @@ type lookupResult struct {
 	err error
 }
 
-// LoadCatalog reads daprd's registrations and components-contrib's metadata.yaml files from m.
+// LoadCatalog reads daprd's registrations and components-contrib's metadata.yaml files from m, and corrects
+// the files' known mistakes (metadataOverrides).
 func LoadCatalog(m Modules) (*Catalog, error) {
 	regs, err := scanRegistrations(m.DaprDir, m.ContribDir)
 	if err != nil {
@@ -36,6 +37,9 @@ func LoadCatalog(m Modules) (*Catalog, error) {
 	files, err := loadMetadataFiles(m.ContribDir)
 	if err != nil {
 		return nil, fmt.Errorf("reading components-contrib metadata: %w", err)
+	}
+	if err := applyOverrides(files, metadataOverrides); err != nil {
+		return nil, fmt.Errorf("components-contrib %s: %w", m.ContribVersion, err)
 	}
 	return &Catalog{
 		Modules:       m,

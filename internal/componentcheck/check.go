@@ -39,7 +39,8 @@ type ProfileSummary struct {
 // ComponentSummary is one component of a profile.
 type ComponentSummary struct {
 	Name, Type, Version string
-	// Stable is false for types only the official (allcomponents) daprd has, not a stablecomponents build.
+	// Stable is false for types only allcomponents builds have (the official daprd, bin/daprd-allcomponents),
+	// not a stablecomponents build (bin/daprd).
 	Stable bool
 }
 
@@ -63,7 +64,7 @@ func (r *Result) Summary() string {
 		for _, c := range p.Components {
 			note := ""
 			if !c.Stable {
-				note = "  (official daprd only: not in a stablecomponents build)"
+				note = "  (official daprd or `DAPRD_TAGS=allcomponents make daprd` only: not in a stablecomponents build)"
 			}
 			fmt.Fprintf(&b, "  %-20s → %s %s%s\n", c.Name, c.Type, c.Version, note)
 		}
@@ -92,16 +93,16 @@ type Options struct {
 //     set that belong to profiles (and not to the plain metadata) must all be taken by one profile whose
 //     required keys are all present. Setting none of them passes when a profile is complete without them,
 //     or when an ambient-identity profile (IRSA, Azure workload identity, GKE workload identity where the
-//     1.14 component supports it) requires no key of its own: Service Bus on workload identity still needs
+//     component supports it) requires no key of its own: Service Bus on workload identity still needs
 //     namespaceName, GCP Pub/Sub still needs projectId, while Entra ID for Redis only tightens enableTLS once
 //     switched on with useEntraID;
 //   - credentials are references: keys the definition marks sensitive, or whose name says they hold a
 //     credential (credentialName), use secretKeyRef, never value or envRef;
 //   - a secretKeyRef needs auth.secretStore naming a secret-store component of the same profile (for
 //     shared components: of every profile); Dapr's implicit fallback to the Kubernetes store is refused.
-//     A secret store itself must not read secrets, with one exception that Dapr 1.14 forces: a secret store
-//     whose type has no ambient-identity option (secretstores.gcp.secretmanager) may bootstrap its key from
-//     Dapr's built-in Kubernetes store, named explicitly as auth.secretStore: kubernetes;
+//     A secret store itself must not read secrets, with one exception its type may force: a secret store
+//     that has no ambient-identity option (secretstores.hashicorp.vault's token, for one) may bootstrap its
+//     credential from Dapr's built-in Kubernetes store, named explicitly as auth.secretStore: kubernetes;
 //   - a binding's direction metadata names directions daprd registers the binding for.
 //
 // Across profiles: each defines the same component names, none twice and none also in shared, each with
@@ -600,7 +601,7 @@ func (ch *checker) subscription(s *subscription, p *folder, ps *component) {
 	}
 }
 
-// topicAllowed mirrors dapr@v1.14.0 pkg/runtime/pubsub.IsOperationAllowed with the scoped topics of
+// topicAllowed mirrors dapr@v1.18.2 pkg/runtime/pubsub.IsOperationAllowed with the scoped topics of
 // pkg/scopes.GetScopedTopics: allowedTopics restricts every app; an app listed in the scope key may use
 // only its listed topics; an unlisted app (or one listed with no topics) may use any topic that is not in
 // protectedTopics.

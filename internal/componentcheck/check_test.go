@@ -10,7 +10,7 @@ import (
 
 // The services' component names (README: every profile defines exactly these).
 var serviceComponents = []string{
-	"card-provider", "email", "inventory-store", "notifications-store", "orders-store",
+	"card-provider", "deadletters-store", "email", "inventory-store", "notifications-store", "orders-store",
 	"payments-store", "pubsub", "secretstore", "shipping-labels", "shipping-store",
 }
 
@@ -76,6 +76,21 @@ func TestCheckRejects(t *testing.T) {
   - name: secretsFile
     value: components/secrets/local.json
 `
+	// A secret store whose only authentication is an access key (no ambient identity in Dapr 1.18).
+	const huaweiStore = `  type: secretstores.huaweicloud.csms
+  version: v1
+  metadata:
+  - name: region
+    value: ap-southeast-1
+  - name: accessKey
+    secretKeyRef:
+      name: csms-access-key
+      key: csms-access-key
+  - name: secretAccessKey
+    secretKeyRef:
+      name: csms-secret-access-key
+      key: csms-secret-access-key
+`
 
 	tests := []struct {
 		name  string
@@ -90,13 +105,13 @@ func TestCheckRejects(t *testing.T) {
 			name:  "unknown type",
 			files: edit(t, base, "alpha/pubsub.yaml", "type: pubsub.redis", "type: pubsub.redsi"),
 			want: []want{{"components/alpha/pubsub.yaml", 6, "pubsub", "spec.type",
-				`component "pubsub": spec.type "pubsub.redsi" is not a component of daprd v1.14.0 (did you mean "pubsub.redis"?)`}},
+				`component "pubsub": spec.type "pubsub.redsi" is not a component of daprd v1.18.2 (did you mean "pubsub.redis"?)`}},
 		},
 		{
 			name:  "unknown version",
 			files: edit(t, base, "beta/statestores.yaml", "version: v2", "version: v3"),
 			want: []want{{"components/beta/statestores.yaml", 6, "orders-store", "spec.version",
-				`daprd v1.14.0 has no version "v3" of state.postgresql (it has v1, v2)`}},
+				`daprd v1.18.2 has no version "v3" of state.postgresql (it has v1, v2)`}},
 		},
 		{
 			name:  "typo in a metadata key",
@@ -161,6 +176,16 @@ auth:
 `),
 			want: []want{{"components/alpha/secretstore.yaml", 15, "secretstore", "azureClientSecret",
 				`a secret store must not read its credentials from a secret store (metadata "azureClientSecret")`}},
+		},
+		{
+			name:  "secret store without workload identity bootstrapping from another store",
+			files: edit(t, base, "alpha/secretstore.yaml", localFileStore, huaweiStore+"auth:\n  secretStore: secretstore\n"),
+			want: []want{{"components/alpha/secretstore.yaml", 11, "secretstore", "accessKey",
+				`metadata "accessKey": secretstores.huaweicloud.csms v1 has no workload-identity option in Dapr v1.18.2, so its key can only come from Dapr's built-in Kubernetes store; set auth.secretStore: kubernetes`}},
+		},
+		{
+			name:  "secret store without workload identity bootstrapping from the Kubernetes store passes",
+			files: edit(t, base, "alpha/secretstore.yaml", localFileStore, huaweiStore+"auth:\n  secretStore: kubernetes\n"),
 		},
 		{
 			name: "no authentication profile satisfied",

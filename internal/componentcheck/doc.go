@@ -10,9 +10,11 @@
 //     github.com/dapr/dapr@<DaprVersion>/cmd/daprd/components/*.go (parsed with go/ast, build tags noted).
 //   - What each component accepts: github.com/dapr/components-contrib at the version dapr's go.mod pins. Its
 //     metadata.yaml files (schema: component-metadata-schema.json in that module) list the metadata keys,
-//     which are required or sensitive, and the authentication profiles. Some components have no
-//     metadata.yaml; for those the keys come from the struct their GetComponentMetadata method reflects on
-//     (the same struct daprd's metadata API reports), read from the Go source.
+//     which are required or sensitive, and the authentication profiles. Where a file contradicts its
+//     component's code (a per-request key marked required, an authentication fallback left out),
+//     metadataOverrides corrects it, each entry citing the code. A component version without a
+//     metadata.yaml (in v1.18.3 only state.etcd v2) is defined by the struct its GetComponentMetadata
+//     method reflects on (the same struct daprd's metadata API reports), read from the Go source.
 //   - The built-in authentication profiles that metadata.yaml files import by name ("aws", "azuread",
 //     "gcp") live in components-contrib's .build-tools, which is not part of the module; builtin.go restates
 //     them, with their sources.

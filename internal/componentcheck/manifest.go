@@ -158,7 +158,7 @@ func (f *folder) parse(file string, raw []byte) []Problem {
 	return problems
 }
 
-// Fields of a Component manifest (dapr@v1.14.0 pkg/apis/components/v1alpha1 and pkg/apis/common), so that
+// Fields of a Component manifest (dapr@v1.18.2 pkg/apis/components/v1alpha1 and pkg/apis/common), so that
 // a misspelt field (spec.metdata, secretKeyref) is reported rather than silently ignored.
 var (
 	componentFields = []string{"apiVersion", "kind", "metadata", "spec", "auth", "scopes"}

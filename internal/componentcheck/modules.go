@@ -13,8 +13,9 @@ import (
 	"strings"
 )
 
-// DaprVersion is the daprd release orderflow's sidecars run (tools/daprd.sh provisions it).
-const DaprVersion = "v1.14.0"
+// DaprVersion is the daprd release orderflow's sidecars run: tools/daprd.sh's DAPR_VERSION, which provisions
+// it (TestDaprVersionMatchesDaprdScript keeps the two equal).
+const DaprVersion = "v1.18.2"
 
 const (
 	daprModule    = "github.com/dapr/dapr"

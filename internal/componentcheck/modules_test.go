@@ -3,6 +3,7 @@ package componentcheck
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,8 +20,8 @@ func TestRequiredVersion(t *testing.T) {
 	}{
 		{
 			name:  "require block",
-			goMod: "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/dapr/components-contrib v1.14.0-rc.6\n)\n",
-			want:  "v1.14.0-rc.6",
+			goMod: "module m\n\nrequire (\n\tgithub.com/a/b v1.0.0\n\tgithub.com/dapr/components-contrib v1.18.0-rc.2\n)\n",
+			want:  "v1.18.0-rc.2",
 		},
 		{
 			name:  "single-line require with a comment",
@@ -70,4 +71,14 @@ func TestLocateModules(t *testing.T) {
 	assert.Equal(t, want, cat.ContribVersion, "the components-contrib version is the one dapr's go.mod pins")
 	assert.FileExists(t, filepath.Join(cat.ContribDir, "component-metadata-schema.json"))
 	assert.DirExists(t, filepath.Join(cat.DaprDir, registryDir))
+}
+
+// The checker must read the definitions of the daprd the project runs, which tools/daprd.sh provisions.
+func TestDaprVersionMatchesDaprdScript(t *testing.T) {
+	t.Parallel()
+	script, err := os.ReadFile(filepath.Join("..", "..", "tools", "daprd.sh"))
+	require.NoError(t, err)
+	m := regexp.MustCompile(`(?m)^readonly DAPR_VERSION="([^"]+)"$`).FindSubmatch(script)
+	require.NotNil(t, m, "tools/daprd.sh sets no readonly DAPR_VERSION=\"x.y.z\"")
+	assert.Equal(t, "v"+string(m[1]), DaprVersion, "DaprVersion and tools/daprd.sh's DAPR_VERSION")
 }

@@ -73,10 +73,11 @@ func TestBuiltinProfiles(t *testing.T) {
 		identity bool
 		wantErr  bool
 	}{
-		{name: "aws has the SDK default chain", set: "aws", typ: "state.aws.dynamodb", titles: 2, identity: true},
+		{name: "aws has keys, the SDK default chain, an assumed role and Roles Anywhere", set: "aws", typ: "state.aws.dynamodb", titles: 4, identity: true},
 		{name: "azuread has managed and workload identity", set: "azuread", typ: "secretstores.azure.keyvault", titles: 3, identity: true},
 		{name: "gcp pubsub falls back to workload identity", set: "gcp", typ: "pubsub.gcp.pubsub", titles: 2, identity: true},
-		{name: "gcp secret manager needs a key in Dapr 1.14", set: "gcp", typ: "secretstores.gcp.secretmanager", titles: 1},
+		{name: "gcp secret manager falls back to workload identity", set: "gcp", typ: "secretstores.gcp.secretmanager", titles: 2, identity: true},
+		{name: "gcp component not known to fall back gets the key profile only", set: "gcp", typ: "bindings.gcp.storage", titles: 1},
 		{name: "unknown set", set: "oci", typ: "state.oci.objectstorage", wantErr: true},
 	}
 	for _, tt := range tests {

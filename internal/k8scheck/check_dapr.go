@@ -29,6 +29,9 @@ var requiredAnnotations = []sidecarAnnotation{
 	{annotations.KeyEnabled, equals("true")},
 	{annotations.KeyAppID, nonEmpty},
 	{annotations.KeyAppPort, nonEmpty},
+	// The apps serve plain HTTP/1.1 (dapr.yaml: appProtocol: http); stated rather than left to the injector's
+	// default, and any other value would make the sidecar speak gRPC or TLS to them.
+	{annotations.KeyAppProtocol, equals("http")},
 	{annotations.KeyConfig, nonEmpty},
 	{annotations.KeyEnableAppHealthCheck, equals("true")},
 	{annotations.KeyAppHealthCheckPath, equals("/healthz")},
@@ -41,7 +44,48 @@ var requiredAnnotations = []sidecarAnnotation{
 	{annotations.KeyCPULimit, quantity},
 	{annotations.KeyMemoryRequest, quantity},
 	{annotations.KeyMemoryLimit, quantity},
+	// The sidecar's own probes are stated rather than left to the injector's defaults, which Dapr 1.18
+	// changed (liveness 3s/6s/3 → 180s/10s/5, readiness 3s/6s/3 → 1s/1s/5): a Dapr upgrade must not change
+	// when the kubelet restarts a sidecar or takes a pod out of its Service unnoticed.
+	{annotations.KeyLivenessProbeDelaySeconds, positiveCount},
+	{annotations.KeyLivenessProbePeriodSeconds, positiveCount},
+	{annotations.KeyLivenessProbeTimeoutSeconds, positiveCount},
+	{annotations.KeyLivenessProbeThreshold, positiveCount},
+	{annotations.KeyReadinessProbeDelaySeconds, positiveCount},
+	{annotations.KeyReadinessProbePeriodSeconds, positiveCount},
+	{annotations.KeyReadinessProbeTimeoutSeconds, positiveCount},
+	{annotations.KeyReadinessProbeThreshold, positiveCount},
 }
+
+// optionalAnnotations are the further sidecar settings a Dapr service's pods may carry, checked when present.
+var optionalAnnotations = []sidecarAnnotation{
+	{annotations.KeyAppHealthProbeInterval, positiveCount},
+	{annotations.KeyAppHealthProbeTimeout, positiveCount},
+	{annotations.KeyAppHealthThreshold, positiveCount},
+	{annotations.KeyBlockShutdownDuration, nonEmpty}, // parsed by checkShutdownTiming
+	{annotations.KeyLogLevel, oneOf("debug", "info", "warn", "error")},
+	{annotations.KeyMetricsPort, positiveCount},
+	{annotations.KeySidecarSeccompProfileType, equals("RuntimeDefault")},
+}
+
+// checkAnnotationKeys reports dapr.io/ pod annotations that are neither required nor optional. Both lists
+// name their keys by the constants of the Dapr release's pkg/injector/annotations, so a key that release
+// renamed or dropped fails to compile, and an annotation outside them (misspelt, deprecated such as
+// dapr.io/app-ssl, or simply undecided) is one the injector would ignore or the platform has not chosen.
+func (c *checker) checkAnnotationKeys(ref Ref, ann map[string]string) {
+	known := map[string]bool{}
+	for _, a := range slices.Concat(requiredAnnotations, optionalAnnotations) {
+		known[a.key] = true
+	}
+	for _, key := range sortedKeys(ann) {
+		if strings.HasPrefix(key, daprAnnotationPrefix) && !known[key] {
+			c.addf(ref, "pod annotation %s is not a sidecar setting of the platform (misspelt, deprecated, or missing from optionalAnnotations)", key)
+		}
+	}
+}
+
+// daprAnnotationPrefix starts every annotation the Dapr sidecar injector reads.
+const daprAnnotationPrefix = "dapr.io/"
 
 func equals(want string) func(string) string {
 	return func(v string) string {
@@ -52,9 +96,25 @@ func equals(want string) func(string) string {
 	}
 }
 
+func oneOf(values ...string) func(string) string {
+	return func(v string) string {
+		if !slices.Contains(values, v) {
+			return fmt.Sprintf("must be one of %s", strings.Join(values, ", "))
+		}
+		return ""
+	}
+}
+
 func nonEmpty(v string) string {
 	if strings.TrimSpace(v) == "" {
 		return "must not be empty"
+	}
+	return ""
+}
+
+func positiveCount(v string) string {
+	if n, err := strconv.Atoi(v); err != nil || n <= 0 {
+		return "must be a positive whole number"
 	}
 	return ""
 }
@@ -90,6 +150,7 @@ func (c *checker) checkDaprApps() {
 	}
 	for _, d := range c.deployments {
 		ann := d.V.Spec.Template.Annotations
+		c.checkAnnotationKeys(d.Ref, ann)
 		if ann[annotations.KeyEnabled] != "true" {
 			if app, ok := c.p.App(d.V.Name); ok && simulators[app.ID] != "" {
 				c.checkSimulator(app, d)
@@ -113,6 +174,11 @@ func (c *checker) checkDaprDeployment(app App, d *typed[appsv1.Deployment]) {
 		case !ok:
 			c.addf(d.Ref, "pod annotation %s is missing", a.key)
 		case a.valid(v) != "":
+			c.addf(d.Ref, "pod annotation %s is %q: it %s", a.key, v, a.valid(v))
+		}
+	}
+	for _, a := range optionalAnnotations {
+		if v, ok := ann[a.key]; ok && a.valid(v) != "" {
 			c.addf(d.Ref, "pod annotation %s is %q: it %s", a.key, v, a.valid(v))
 		}
 	}

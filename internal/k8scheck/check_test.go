@@ -130,6 +130,54 @@ func TestCheckFindsBrokenManifests(t *testing.T) {
 			object: "Deployment orderflow/shipping", message: "dapr.io/sidecar-memory-limit is \"lots\": it must be a Kubernetes quantity",
 		},
 		{
+			name: "sidecar probe left to the injector's defaults", overlay: "aws",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				delete(app(t, objs, "inventory").Spec.Template.Annotations, "dapr.io/sidecar-liveness-probe-delay-seconds")
+				return objs
+			},
+			object: "Deployment orderflow/inventory", message: "pod annotation dapr.io/sidecar-liveness-probe-delay-seconds is missing",
+		},
+		{
+			name: "sidecar readiness threshold not a positive count", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "orders").Spec.Template.Annotations["dapr.io/sidecar-readiness-probe-threshold"] = "0"
+				return objs
+			},
+			object: "Deployment orderflow/orders", message: `pod annotation dapr.io/sidecar-readiness-probe-threshold is "0": it must be a positive whole number`,
+		},
+		{
+			name: "app protocol other than the apps speak", overlay: "azure",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "payments").Spec.Template.Annotations["dapr.io/app-protocol"] = "grpc"
+				return objs
+			},
+			object: "Deployment orderflow/payments", message: `pod annotation dapr.io/app-protocol is "grpc": it must be "http"`,
+		},
+		{
+			name: "optional sidecar setting with an invalid value", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "shipping").Spec.Template.Annotations["dapr.io/log-level"] = "verbose"
+				return objs
+			},
+			object: "Deployment orderflow/shipping", message: `pod annotation dapr.io/log-level is "verbose": it must be one of debug, info, warn, error`,
+		},
+		{
+			name: "deprecated sidecar annotation", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "notifications").Spec.Template.Annotations["dapr.io/app-ssl"] = "true"
+				return objs
+			},
+			object: "Deployment orderflow/notifications", message: "pod annotation dapr.io/app-ssl is not a sidecar setting of the platform",
+		},
+		{
+			name: "misspelt sidecar annotation the injector would ignore", overlay: "gcp",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "orders").Spec.Template.Annotations["dapr.io/sidecar-liveness-probe-delay"] = "30"
+				return objs
+			},
+			object: "Deployment orderflow/orders", message: "pod annotation dapr.io/sidecar-liveness-probe-delay is not a sidecar setting of the platform",
+		},
+		{
 			name: "app cannot reach its sidecar without the API token", overlay: "local",
 			mutate: func(t *testing.T, objs []Object) []Object {
 				envVar(*container(t, objs, "payments"), "DAPR_API_TOKEN").ValueFrom.SecretKeyRef.Name = "other"

@@ -51,7 +51,7 @@ type Object struct {
 type kind struct{ apiVersion, kind string }
 
 // kinds maps every kind the deployment may contain to the Go type it is decoded into: Kubernetes' own API
-// types, Dapr's CRD types (the module daprd 1.14 is built from) and KEDA's. Anything else is rejected, so a
+// types, Dapr's CRD types (the module daprd 1.18.2 is built from, as go.mod pins it) and KEDA's. Anything else is rejected, so a
 // new kind is a deliberate change here, with its own checks.
 var kinds = map[kind]func() any{
 	{"v1", "Namespace"}:                             func() any { return &corev1.Namespace{} },

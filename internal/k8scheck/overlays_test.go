@@ -11,13 +11,13 @@ import (
 // a deliberate change to the deployment.
 func TestOverlays(t *testing.T) {
 	t.Parallel()
-	// Shared by every overlay: the Namespace, the five Dapr services (ServiceAccount, Service, Deployment,
-	// PodDisruptionBudget) and the orders HPA, six network policies, the Configuration, the Resiliency, 25
-	// Subscriptions and 11 Components (the profile's ten plus the reservation-expiry cron binding).
+	// Shared by every overlay: the Namespace, the six Dapr services (ServiceAccount, Service, Deployment,
+	// PodDisruptionBudget) and the orders HPA, six network policies, the Configuration, the Resiliency, 30
+	// Subscriptions and 12 Components (the profile's eleven plus the reservation-expiry cron binding).
 	cloud := map[string]int{
-		"Namespace": 1, "ServiceAccount": 5, "Service": 5, "Deployment": 5, "PodDisruptionBudget": 5,
-		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 7, "Configuration": 1, "Resiliency": 1, "Subscription": 25,
-		"Component": 11, "ScaledObject": 4, "TriggerAuthentication": 1,
+		"Namespace": 1, "ServiceAccount": 6, "Service": 6, "Deployment": 6, "PodDisruptionBudget": 6,
+		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 7, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
+		"Component": 12, "ScaledObject": 5, "TriggerAuthentication": 1,
 	}
 	tests := []struct {
 		overlay string
@@ -28,9 +28,9 @@ func TestOverlays(t *testing.T) {
 			// policies and the sidecars' egress to them, and payments' right to read its API key Secret.
 			overlay: "local",
 			counts: map[string]int{
-				"Namespace": 1, "ServiceAccount": 7, "Service": 7, "Deployment": 7, "PodDisruptionBudget": 5,
-				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 25,
-				"Component": 11, "ScaledObject": 4, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
+				"Namespace": 1, "ServiceAccount": 8, "Service": 8, "Deployment": 8, "PodDisruptionBudget": 6,
+				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
+				"Component": 12, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
 			},
 		},
 		{overlay: "aws", counts: cloud},

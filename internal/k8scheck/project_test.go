@@ -18,7 +18,8 @@ func TestLoadProjectReadsTheRepository(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "15m", inventory.Env["RESERVATION_TTL"])
 	assert.Equal(t, []string{"order.cancelled", "stock.reserved"}, p.Topics("payments"))
-	assert.Equal(t, []string{"orders", "inventory", "payments", "shipping", "notifications"}, p.Subscribers())
+	// dapr.yaml lists the services in saga order with orders, the public API, last.
+	assert.Equal(t, []string{"inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, p.Subscribers())
 	assert.Empty(t, p.Topics("cardsim"))
 }
 

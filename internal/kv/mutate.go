@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"orderflow/internal/apperr"
 )
@@ -43,4 +45,52 @@ func Mutate[T any](ctx context.Context, s Mutable[T], key string, attempts int, 
 		}
 	}
 	return fmt.Errorf("updating %s: %w", key, ErrContended)
+}
+
+// Transactional is what MutateMany needs of a store.
+type Transactional[T any] interface {
+	GetMany(ctx context.Context, keys []string) (map[string]Entry[T], error)
+	Transact(ctx context.Context, writes []Write[T]) error
+}
+
+// MutateMany is optimistic read-modify-write over several existing keys. Each attempt reads keys, lets change
+// compute the new values of the keys it wants to write (found holds the keys that exist, with their ETags),
+// and writes them in one transaction, each under the ETag it was read at; it starts over whenever a check
+// fails, and gives up with ErrContended after attempts tries. change returns no values to write nothing, or
+// an error to stop (returned as is). Like Mutate's, change may run several times and must not write: it may
+// read other keys, and that is the point of running it after the read — what it reads is checked against
+// state no older than the values it is given.
+//
+// Transact is not atomic on every store (see the package doc): a failed attempt may have applied some of its
+// writes. change therefore describes a target state (for example "order o holds 2 on this SKU"), not a delta,
+// so that the next attempt, seeing the partial result, completes it instead of applying it twice. MutateMany
+// never creates a key: change may only return keys it was given in found.
+func MutateMany[T any](ctx context.Context, s Transactional[T], keys []string, attempts int,
+	change func(found map[string]Entry[T]) (map[string]T, error)) error {
+	for attempt := 0; attempt < attempts; attempt++ {
+		found, err := s.GetMany(ctx, keys)
+		if err != nil {
+			return fmt.Errorf("reading %v: %w", keys, err)
+		}
+		values, err := change(found)
+		if err != nil || len(values) == 0 {
+			return err
+		}
+		writes := make([]Write[T], 0, len(values))
+		for _, k := range slices.Sorted(maps.Keys(values)) {
+			e, ok := found[k]
+			if !ok {
+				return fmt.Errorf("updating %s: MutateMany writes only keys it read and found", k)
+			}
+			writes = append(writes, Write[T]{Key: k, Value: values[k], ETag: e.ETag})
+		}
+		err = s.Transact(ctx, writes)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return fmt.Errorf("updating %v: %w", keys, err)
+		}
+	}
+	return fmt.Errorf("updating %v: %w", keys, ErrContended)
 }

@@ -2,6 +2,8 @@ package kv_test
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"testing"
 
@@ -73,4 +75,125 @@ func TestMutateGivesUpWhenAlwaysBeaten(t *testing.T) {
 		return true
 	})
 	assert.ErrorIs(t, err, kv.ErrContended)
+}
+
+// total is a MutateMany change that sets every found list to hold n, and leaves lists that already do alone.
+func total(n int) func(found map[string]kv.Entry[list]) (map[string]list, error) {
+	return func(found map[string]kv.Entry[list]) (map[string]list, error) {
+		out := map[string]list{}
+		for k, e := range found {
+			if !slices.Contains(e.Value.Items, n) {
+				out[k] = list{Items: append(slices.Clone(e.Value.Items), n)}
+			}
+		}
+		return out, nil
+	}
+}
+
+func seed(t *testing.T, store *kvfake.Store[list], keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		require.NoError(t, store.Create(context.Background(), k, list{}))
+	}
+}
+
+func items(t *testing.T, store *kvfake.Store[list], key string) []int {
+	t.Helper()
+	got, _, err := store.Get(context.Background(), key)
+	require.NoError(t, err)
+	return got.Items
+}
+
+func TestMutateMany(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	errStop := errors.New("stop")
+	tests := []struct {
+		name   string
+		change func(store *kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error)
+		err    error
+		errMsg string // for an error with no sentinel
+		want   map[string][]int
+	}{
+		{name: "writes what change returns and skips missing keys",
+			change: func(*kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) { return total(1) },
+			want:   map[string][]int{"a": {1}, "b": {1}}},
+		{name: "writes nothing when change returns nothing",
+			change: func(*kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) {
+				return func(map[string]kv.Entry[list]) (map[string]list, error) { return nil, nil }
+			},
+			want: map[string][]int{"a": nil, "b": nil}},
+		{name: "change's error stops it",
+			change: func(*kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) {
+				return func(map[string]kv.Entry[list]) (map[string]list, error) { return nil, errStop }
+			},
+			err: errStop, want: map[string][]int{"a": nil, "b": nil}},
+		{name: "a key it did not find is never created",
+			change: func(*kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) {
+				return func(map[string]kv.Entry[list]) (map[string]list, error) { return map[string]list{"missing": {}}, nil }
+			},
+			errMsg: "writes only keys it read and found", want: map[string][]int{"a": nil, "b": nil}},
+		{name: "a write beaten by another writer starts over from what is stored",
+			change: func(store *kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) {
+				beaten := false
+				return func(found map[string]kv.Entry[list]) (map[string]list, error) {
+					if !beaten {
+						beaten = true
+						_, etag, _ := store.Get(ctx, "b")
+						require.NoError(t, store.Update(ctx, "b", list{Items: []int{9}}, etag))
+					}
+					return total(1)(found)
+				}
+			},
+			want: map[string][]int{"a": {1}, "b": {9, 1}}},
+		{name: "gives up when always beaten",
+			change: func(store *kvfake.Store[list]) func(map[string]kv.Entry[list]) (map[string]list, error) {
+				return func(found map[string]kv.Entry[list]) (map[string]list, error) {
+					_, etag, _ := store.Get(ctx, "b")
+					require.NoError(t, store.Update(ctx, "b", list{}, etag))
+					return total(1)(found)
+				}
+			},
+			err: kv.ErrContended, want: map[string][]int{"a": {1}, "b": nil}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// Redis-like: when b's check fails, a's write is still applied, and the next attempt must complete
+			// rather than repeat it.
+			store := kvfake.NewNonAtomic[list]()
+			seed(t, store, "a", "b")
+			err := kv.MutateMany(ctx, store, []string{"a", "b", "missing"}, 3, tc.change(store))
+			switch {
+			case tc.errMsg != "":
+				require.ErrorContains(t, err, tc.errMsg)
+			case tc.err != nil:
+				require.ErrorIs(t, err, tc.err)
+			default:
+				require.NoError(t, err)
+			}
+			for k, want := range tc.want {
+				assert.Equal(t, want, items(t, store, k), k)
+			}
+			assert.NotContains(t, store.Keys(), "missing")
+		})
+	}
+}
+
+func TestMutateManyUnderContentionLosesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := kvfake.NewNonAtomic[list]()
+	seed(t, store, "a", "b")
+	var wg sync.WaitGroup
+	for n := range 20 {
+		wg.Go(func() { assert.NoError(t, kv.MutateMany(ctx, store, []string{"a", "b"}, 200, total(n))) })
+	}
+	wg.Wait()
+	for _, k := range []string{"a", "b"} {
+		got := items(t, store, k)
+		slices.Sort(got)
+		assert.Len(t, got, 20, k)
+		assert.Equal(t, slices.Compact(slices.Clone(got)), got, "%s: each change applied once", k)
+	}
 }

@@ -8,8 +8,8 @@ import (
 	"sync"
 )
 
-// DaprdArgs is the daprd command line the Dapr CLI 1.14 builds for s, in the CLI's order, minus
-// --placement-host-address (see the package comment).
+// DaprdArgs is the daprd command line the Dapr CLI 1.18 builds for s, in the CLI's order, except that the
+// placement and scheduler addresses are passed only when the run file names them (see the package comment).
 func (s Spec) DaprdArgs() []string {
 	var args []string
 	add := func(flag string, value any) { args = append(args, flag, fmt.Sprint(value)) }
@@ -52,6 +52,12 @@ func (s Spec) DaprdArgs() []string {
 	add("--dapr-grpc-port", s.DaprGRPCPort)
 	add("--metrics-port", s.MetricsPort)
 	add("--dapr-internal-grpc-port", s.DaprInternalGRPCPort)
+	if s.PlacementHostAddress != "" {
+		add("--placement-host-address", s.PlacementHostAddress)
+	}
+	if s.SchedulerHostAddress != "" {
+		add("--scheduler-host-address", s.SchedulerHostAddress)
+	}
 	return args
 }
 

@@ -24,13 +24,23 @@ func TestLoadProjectRunFile(t *testing.T) {
 	specs, err := Load(filepath.Join(root, "dapr.yaml"))
 	require.NoError(t, err)
 	require.NotEmpty(t, specs)
-	orders := specs[0]
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.ID
+	}
+	// The CLI starts apps in file order without waiting: dependencies first, the public API last.
+	assert.Equal(t, []string{"cardsim", "inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, ids)
+	orders := specs[len(specs)-1]
 	assert.Equal(t, "orders", orders.ID)
 	assert.Equal(t, root, orders.Dir)
 	assert.Equal(t, 8080, orders.AppPort)
 	assert.Equal(t, []string{filepath.Join(root, "components/shared"), filepath.Join(root, "components/redis")}, orders.ResourcesPaths)
 	assert.True(t, orders.HealthCheck, "common settings reach every app")
 	assert.Equal(t, "text", orders.Env["LOG_FORMAT"])
+	assert.Empty(t, orders.PlacementHostAddress, "placement is disabled deliberately: no actors")
+	assert.Empty(t, orders.SchedulerHostAddress, "the scheduler is disabled deliberately: no Jobs API")
+	assert.NotContains(t, orders.DaprdArgs(), "--placement-host-address")
+	assert.NotContains(t, orders.DaprdArgs(), "--scheduler-host-address")
 	ports := map[int]string{}
 	for _, s := range specs {
 		for _, p := range []int{s.AppPort, s.DaprHTTPPort, s.DaprGRPCPort, s.DaprInternalGRPCPort, s.MetricsPort} {
@@ -151,7 +161,7 @@ func TestIsolationRendersTheProjectResources(t *testing.T) {
 		Overrides: map[string]map[string]string{"pubsub": {"redisHost": "127.0.0.1:1"}},
 	}
 	dir, err := iso.render([]string{filepath.Join(root, "components/shared"), filepath.Join(root, "components/redis")},
-		[]string{"orders", "inventory", "payments", "shipping", "notifications"})
+		[]string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"})
 	require.NoError(t, err)
 
 	docs := readDocs(t, dir)
@@ -165,7 +175,9 @@ func TestIsolationRendersTheProjectResources(t *testing.T) {
 		case "Subscription":
 			sawSubscription = true
 			assert.True(t, strings.HasPrefix(spec["topic"].(string), "tx1."))
-			assert.True(t, strings.HasPrefix(spec["deadLetterTopic"].(string), "tx1."))
+			if dl, ok := spec["deadLetterTopic"].(string); ok { // the deadletters app's own subscriptions have none
+				assert.True(t, strings.HasPrefix(dl, "tx1."))
+			}
 		case "Resiliency":
 			apps := spec["targets"].(map[string]any)["apps"].(map[string]any)
 			assert.Contains(t, apps, "orders-x1")

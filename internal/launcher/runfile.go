@@ -4,10 +4,11 @@
 // prefixes their output with the app id, waits until every sidecar and app is ready, and stops everything
 // gracefully. `make run` (tools/run) and the test harness (tests/harness) share this one implementation.
 //
-// Deliberate differences from the CLI 1.14: it waits for readiness (the CLI does not), it stops processes with
-// SIGTERM and a grace period (the CLI sends SIGKILL), it does not pass --placement-host-address (orderflow
-// uses no actors and no placement service runs here), and a `go run <pkg>` command is built once and the
-// binary executed, so no `go` process sits between the launcher and the app.
+// Deliberate differences from the CLI 1.18: it waits for readiness (the CLI starts the apps one after another
+// without waiting), it never defaults the placement and scheduler addresses (the CLI points daprd at
+// localhost:50005 and :50006 unless the run file says otherwise; orderflow's dapr.yaml turns both off, as it
+// uses no actors, workflows or Jobs API), and a `go run <pkg>` command is built once and the binary executed,
+// so no `go` process sits between the launcher and the app.
 package launcher
 
 import (
@@ -47,6 +48,12 @@ type Shared struct {
 	Env                    map[string]string `yaml:"env"`
 	DaprdLogDestination    string            `yaml:"daprdLogDestination"`
 	AppLogDestination      string            `yaml:"appLogDestination"`
+	// PlacementHostAddress follows the CLI: omitted means the CLI's default, empty disables the actor
+	// placement client (orderflow uses no actors or workflows), anything else is passed on.
+	PlacementHostAddress *string `yaml:"placementHostAddress"`
+	// SchedulerHostAddress likewise; the CLI trims it, so " " is how a run file turns the scheduler client off
+	// (the CLI 1.18 replaces an empty value with its default, localhost:50006).
+	SchedulerHostAddress *string `yaml:"schedulerHostAddress"`
 }
 
 // RunFileApp is one entry of apps.
@@ -93,6 +100,8 @@ type Spec struct {
 	Env                  map[string]string
 	DaprdLogDestination  string
 	AppLogDestination    string
+	PlacementHostAddress string
+	SchedulerHostAddress string
 }
 
 // Load reads and resolves the run file at path.
@@ -185,6 +194,12 @@ func resolve(rf RunFile, base, path string) ([]Spec, error) {
 			DaprdLogDestination: orDefault(s.DaprdLogDestination, LogFile),
 			AppLogDestination:   orDefault(s.AppLogDestination, LogFileAndConsole),
 		}
+		if s.PlacementHostAddress != nil {
+			spec.PlacementHostAddress = strings.TrimSpace(*s.PlacementHostAddress)
+		}
+		if s.SchedulerHostAddress != nil {
+			spec.SchedulerHostAddress = strings.TrimSpace(*s.SchedulerHostAddress)
+		}
 		if len(config) > 0 {
 			spec.ConfigFile = config[0]
 		}
@@ -233,6 +248,12 @@ func merge(app, common Shared) Shared {
 		out.AppHealthThreshold = common.AppHealthThreshold
 	}
 	out.EnableAPILogging = out.EnableAPILogging || common.EnableAPILogging
+	if out.PlacementHostAddress == nil {
+		out.PlacementHostAddress = common.PlacementHostAddress
+	}
+	if out.SchedulerHostAddress == nil {
+		out.SchedulerHostAddress = common.SchedulerHostAddress
+	}
 	if out.DaprdLogDestination == "" {
 		out.DaprdLogDestination = common.DaprdLogDestination
 	}

@@ -43,6 +43,8 @@ type backend interface {
 type run struct {
 	suffix, topicPrefix, tmp string
 	apps                     []string
+	// redis is the private Redis the run uses instead of the machine's (Options.RedisAddr), if any.
+	redis string
 }
 
 func (r run) appID(app string) string { return app + "-" + r.suffix }
@@ -109,7 +111,20 @@ func secretsWith(t testing.TB, r run, replace map[string]string) (map[string]map
 type redisBackend struct{}
 
 func (redisBackend) prepare(testing.TB, run) (map[string]map[string]string, error) { return nil, nil }
-func (redisBackend) cleanup(t testing.TB, r run)                                   { cleanRedis(t, r.suffix, r.topicPrefix) }
+
+// cleanup leaves a private Redis alone: it is discarded whole when its test ends.
+func (redisBackend) cleanup(t testing.TB, r run) {
+	if r.redis == "" {
+		cleanRedis(t, r.suffix, r.topicPrefix)
+	}
+}
+
+// redisHostOverrides points the redis profile's pub/sub and every state store at addr.
+func redisHostOverrides(addr string) map[string]map[string]string {
+	out := storeOverrides("redisHost", addr)
+	out["pubsub"] = map[string]string{"redisHost": addr}
+	return out
+}
 
 // rabbitPostgresBackend gives each run its own PostgreSQL database, and deletes the run's exchanges and
 // queues ("<app id>-<topic>") from RabbitMQ.

@@ -37,6 +37,9 @@ type Options struct {
 	Spy bool
 	// Profile is the component profile (components/<profile>); empty means "redis".
 	Profile string
+	// RedisAddr points the redis profile's pub/sub and state stores at another Redis than the machine's
+	// (a PrivateRedis); empty uses RedisAddr.
+	RedisAddr string
 }
 
 // System is a running, isolated orderflow.
@@ -59,6 +62,8 @@ type System struct {
 	// DaprAPIToken is what every sidecar of the run requires from its app (DAPR_API_TOKEN); AppAPIToken is
 	// what every sidecar sends its app (APP_API_TOKEN). Both are random per run, as in production.
 	DaprAPIToken, AppAPIToken string
+	// baseEnv is the environment every sidecar and app of the run inherits (restarts need it again).
+	baseEnv []string
 }
 
 var (
@@ -118,8 +123,14 @@ func Start(t testing.TB, opts Options) *System {
 	if err := launcher.UseProfile(specs, filepath.Join(root, "components"), profile); err != nil {
 		t.Fatalf("harness: %v", err)
 	}
-	if err := launcher.Preflight(specs); err != nil {
-		t.Fatalf("harness: %v", err)
+	if opts.RedisAddr != "" && profile != "redis" {
+		t.Fatalf("harness: RedisAddr needs the redis profile, not %q", profile)
+	}
+	// A private Redis was started (and answered) by the test; the YAML still names the machine's.
+	if opts.RedisAddr == "" {
+		if err := launcher.Preflight(specs); err != nil {
+			t.Fatalf("harness: %v", err)
+		}
 	}
 	prebuild(t, root, specs)
 
@@ -139,12 +150,15 @@ func Start(t testing.TB, opts Options) *System {
 		"shipping-labels": {"rootPath": filepath.Join(sys.DataDir, "labels")},
 	}
 	sys.backend = back
-	sys.run = run{suffix: suffix, topicPrefix: sys.TopicPrefix, tmp: tmp, apps: appIDs(specs, opts.Apps)}
+	sys.run = run{suffix: suffix, topicPrefix: sys.TopicPrefix, tmp: tmp, apps: appIDs(specs, opts.Apps), redis: opts.RedisAddr}
 	backendOverrides, err := back.prepare(t, sys.run)
 	if err != nil {
 		t.Fatalf("harness: preparing the %s profile: %v", profile, err)
 	}
 	t.Cleanup(func() { back.cleanup(t, sys.run) })
+	if opts.RedisAddr != "" {
+		backendOverrides = mergeOverrides(backendOverrides, redisHostOverrides(opts.RedisAddr))
+	}
 	for comp, kv := range mergeOverrides(backendOverrides, opts.Overrides) {
 		if overrides[comp] == nil {
 			overrides[comp] = map[string]string{}
@@ -186,6 +200,7 @@ func Start(t testing.TB, opts Options) *System {
 		}
 	}
 
+	sys.baseEnv = append(os.Environ(), "DAPR_API_TOKEN="+sys.DaprAPIToken, "APP_API_TOKEN="+sys.AppAPIToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	started, err := startRetrying(ctx, specs, launcher.Options{
@@ -196,7 +211,7 @@ func Start(t testing.TB, opts Options) *System {
 		Console:      io.Discard,
 		Isolation:    iso,
 		FreePorts:    true,
-		BaseEnv:      append(os.Environ(), "DAPR_API_TOKEN="+sys.DaprAPIToken, "APP_API_TOKEN="+sys.AppAPIToken),
+		BaseEnv:      sys.baseEnv,
 		AppEnv:       opts.Env,
 		AppPorts:     appPorts,
 		Only:         only,

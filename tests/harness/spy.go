@@ -28,6 +28,7 @@ type Spy struct {
 	listener   net.Listener
 	mu         sync.Mutex
 	received   map[string][][]byte
+	arrived    map[string][]time.Time
 	sidecar    string
 	token      string
 	subscribed atomic.Bool
@@ -38,7 +39,7 @@ func newSpy(prefix string) (*Spy, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spy{prefix: prefix, listener: ln, received: map[string][][]byte{}}
+	s := &Spy{prefix: prefix, listener: ln, received: map[string][][]byte{}, arrived: map[string][]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
 	// Ready once the sidecar asked for the subscriptions, which it does right before it starts them.
@@ -87,8 +88,10 @@ func (s *Spy) subscriptions(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Spy) record(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	topic := r.PathValue("topic")
 	s.mu.Lock()
-	s.received[r.PathValue("topic")] = append(s.received[r.PathValue("topic")], body)
+	s.received[topic] = append(s.received[topic], body)
+	s.arrived[topic] = append(s.arrived[topic], time.Now())
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"status":"SUCCESS"}`))
@@ -99,6 +102,24 @@ func (s *Spy) Received(topic string) [][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([][]byte(nil), s.received[topic]...)
+}
+
+// Arrival is a recorded event and when it reached the spy.
+type Arrival struct {
+	At  time.Time
+	Raw []byte
+}
+
+// Arrivals returns the raw CloudEvents that arrived on topic (unprefixed) with their arrival times, in
+// arrival order.
+func (s *Spy) Arrivals(topic string) []Arrival {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Arrival, len(s.received[topic]))
+	for i, raw := range s.received[topic] {
+		out[i] = Arrival{At: s.arrived[topic][i], Raw: raw}
+	}
+	return out
 }
 
 // All returns every recorded event per topic.
@@ -142,20 +163,32 @@ func (s *Spy) WaitFor(t testing.TB, topic string, timeout time.Duration, match f
 // Publish sends a raw CloudEvent to topic (unprefixed) through the spy's sidecar, exactly as a service would.
 func (s *Spy) Publish(t testing.TB, topic string, cloudEvent []byte) {
 	t.Helper()
+	if err := s.TryPublish(topic, cloudEvent); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishClient bounds a publish: the sidecar's own Resiliency timeouts and retries end well within it.
+var publishClient = &http.Client{Timeout: time.Minute}
+
+// TryPublish is Publish for callers that expect failures (a broker under fault injection) or run outside the
+// test's goroutine: it returns the error instead of failing the test.
+func (s *Spy) TryPublish(topic string, cloudEvent []byte) error {
 	url := fmt.Sprintf("%s/v1.0/publish/pubsub/%s%s", s.sidecar, s.prefix, topic)
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(cloudEvent))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	req.Header.Set("Content-Type", "application/cloudevents+json")
 	req.Header.Set("dapr-api-token", s.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := publishClient.Do(req)
 	if err != nil {
-		t.Fatalf("spy: publishing to %s: %v", topic, err)
+		return fmt.Errorf("spy: publishing to %s: %w", topic, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		body, _ := io.ReadAll(resp.Body)
-		t.Fatalf("spy: publishing to %s: %s %s", topic, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("spy: publishing to %s: %s %s", topic, resp.Status, strings.TrimSpace(string(body)))
 	}
+	return nil
 }

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -56,11 +54,10 @@ func run(ctx context.Context) error {
 	fmt.Printf("starting %d apps with their sidecars (daprd %s); components from %s; logs also go to %s\n",
 		len(specs), *daprd, strings.Join(specs[0].ResourcesPaths, " + "), filepath.Join(specs[0].Dir, ".dapr", "logs"))
 	start := time.Now()
-	env, generated := withTokens(os.Environ())
-	if len(generated) > 0 {
-		fmt.Printf("generated %s for this run (export your own to choose them)\n", strings.Join(generated, " and "))
+	if os.Getenv("DAPR_API_TOKEN") != "" || os.Getenv("APP_API_TOKEN") != "" {
+		fmt.Println("API tokens are on: the sidecars and apps require DAPR_API_TOKEN / APP_API_TOKEN")
 	}
-	sys, err := launcher.Start(ctx, specs, launcher.Options{Daprd: *daprd, BinDir: *binDir, BaseEnv: env})
+	sys, err := launcher.Start(ctx, specs, launcher.Options{Daprd: *daprd, BinDir: *binDir, BaseEnv: os.Environ()})
 	if err != nil {
 		return err
 	}
@@ -83,23 +80,6 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
-}
-
-// withTokens makes sure every sidecar and app of the run shares a Dapr API token (apps → sidecar) and an app
-// API token (sidecar → app), as they do in a cluster; both are inherited by daprd and the apps, like with the
-// Dapr CLI. It returns the names it had to generate.
-func withTokens(env []string) ([]string, []string) {
-	var generated []string
-	for _, name := range []string{"DAPR_API_TOKEN", "APP_API_TOKEN"} {
-		if os.Getenv(name) != "" {
-			continue
-		}
-		b := make([]byte, 24)
-		_, _ = rand.Read(b)
-		env = append(env, name+"="+hex.EncodeToString(b))
-		generated = append(generated, name)
-	}
-	return env, generated
 }
 
 func banner(sys *launcher.System, took time.Duration) {

@@ -13,9 +13,21 @@
 //	tok_declined                declined: card_declined
 //	tok_insufficient_funds      declined: insufficient_funds
 //	any amount over 10,000.00   declined: amount_over_limit
-//	tok_timeout                 never answers (the caller's timeout and retries apply, then it fails)
+//	tok_timeout                 never answers and never charges (the caller's timeout and retries apply; a
+//	                            status lookup then finds no charge)
 //	tok_unavailable_once        503 on the first attempt of each charge, approved when retried
+//	tok_rate_limited            429 on the first attempt of each charge, approved when retried
+//	tok_slow_approve            approved at once, but every answer about it comes after SlowApproveDelay,
+//	                            longer than the caller's 1 s timeout: only a status lookup tells
+//	tok_approve_drop            approved at once, then every request about it has its connection closed
+//	                            without an answer
 //	anything else               declined: card_declined ("unknown card token")
+//
+// The last two are the gateway faults that make an outcome unknown to the caller although the card was
+// charged. A caller resolves them as with a real gateway: GET /v1/charges?idempotencyKey=… answers what was
+// decided under a key (404: nothing was charged under it), quickly and whatever the token.
+// GET /v1/charges/{key} is the simulator's own ledger for tests: every key it saw, decided or not, with the
+// number of charge requests made under it.
 package sim
 
 import (
@@ -30,6 +42,10 @@ import (
 
 // AmountLimitCents is the largest amount the simulator approves.
 const AmountLimitCents = 1_000_000
+
+// SlowApproveDelay is how long tok_slow_approve takes to answer: longer than the card-provider binding's 1 s
+// timeout (components/shared/resiliency.yaml), so every attempt times out after the card was charged.
+const SlowApproveDelay = 1500 * time.Millisecond
 
 // Charge is what the simulator remembers about one idempotency key.
 type Charge struct {
@@ -59,6 +75,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/charges", s.auth(s.charge))
 	mux.HandleFunc("POST /v1/refunds", s.auth(s.refund))
+	mux.HandleFunc("GET /v1/charges", s.auth(s.lookup))
 	mux.HandleFunc("GET /v1/charges/{key}", s.auth(s.inspect))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		reply(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -102,38 +119,68 @@ func (s *Server) charge(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Attempts++
 	attempts, decided := c.Attempts, c.Status != ""
+	s.mu.Unlock()
+
+	if !decided { // a decided key is an idempotent replay: the first outcome, never a second charge
+		switch {
+		case req.CardToken == "tok_timeout":
+			select {
+			case <-r.Context().Done():
+			case <-time.After(30 * time.Second):
+			}
+			reply(w, http.StatusGatewayTimeout, map[string]string{"error": "timed out"})
+			return
+		case req.CardToken == "tok_unavailable_once" && attempts == 1:
+			reply(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily unavailable"})
+			return
+		case req.CardToken == "tok_rate_limited" && attempts == 1:
+			w.Header().Set("Retry-After", "1")
+			reply(w, http.StatusTooManyRequests, map[string]string{"error": "too many requests"})
+			return
+		}
+		status, code, msg := decide(req)
+		s.mu.Lock()
+		if c.Status == "" { // a concurrent request with the same key may have decided meanwhile
+			c.Status, c.DeclineCode, c.Message = status, code, msg
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
 	snapshot := *c
 	s.mu.Unlock()
 
-	if decided {
-		reply(w, http.StatusOK, snapshot) // idempotent replay: the first outcome, never a second charge
-		return
-	}
-	switch {
-	case req.CardToken == "tok_timeout":
+	// The faults below strike after the decision, on the first attempt and on every replay alike: the card is
+	// charged, and the caller cannot learn it from this request.
+	switch req.CardToken {
+	case "tok_slow_approve":
 		select {
 		case <-r.Context().Done():
-		case <-time.After(30 * time.Second):
+			return // the caller gave up; the charge stands
+		case <-time.After(SlowApproveDelay):
 		}
-		reply(w, http.StatusGatewayTimeout, map[string]string{"error": "timed out"})
-		return
-	case req.CardToken == "tok_unavailable_once" && attempts == 1:
-		reply(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily unavailable"})
+	case "tok_approve_drop":
+		dropConnection(w)
 		return
 	}
-	status, code, msg := decide(req)
-	s.mu.Lock()
-	c.Status, c.DeclineCode, c.Message = status, code, msg
-	snapshot = *c
-	s.mu.Unlock()
 	reply(w, http.StatusOK, snapshot)
+}
+
+// dropConnection closes the client's connection without writing a response, as a gateway does when it
+// crashes or a proxy resets the connection after the charge went through.
+func dropConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2, or a test recorder): abort the handler, which resets the stream.
+		panic(http.ErrAbortHandler)
+	}
+	_ = conn.Close()
 }
 
 func decide(req chargeRequest) (status, code, msg string) {
 	switch {
 	case req.AmountCents > AmountLimitCents:
 		return "declined", "amount_over_limit", "the amount exceeds the card's limit of 10,000.00"
-	case req.CardToken == "tok_visa" || req.CardToken == "tok_mastercard" || req.CardToken == "tok_unavailable_once":
+	case approves(req.CardToken):
 		return "succeeded", "", ""
 	case req.CardToken == "tok_declined":
 		return "declined", "card_declined", "the card was declined"
@@ -142,6 +189,15 @@ func decide(req chargeRequest) (status, code, msg string) {
 	default:
 		return "declined", "card_declined", "unknown card token"
 	}
+}
+
+// approves lists the tokens of good cards, including the ones whose answer is delayed, lost or refused once.
+func approves(token string) bool {
+	switch token {
+	case "tok_visa", "tok_mastercard", "tok_unavailable_once", "tok_rate_limited", "tok_slow_approve", "tok_approve_drop":
+		return true
+	}
+	return false
 }
 
 type refundRequest struct {
@@ -166,6 +222,29 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, map[string]string{"id": id, "status": "succeeded"})
 }
 
+// lookup is the gateway's status API: what was decided under an idempotency key. A key whose request is
+// still pending or was abandoned before a decision (tok_timeout) has no charge: 404.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get("idempotencyKey")
+	if key == "" {
+		reply(w, http.StatusBadRequest, map[string]string{"error": "the idempotencyKey query parameter is required"})
+		return
+	}
+	s.mu.Lock()
+	c, ok := s.charges[key]
+	var snapshot Charge
+	if ok {
+		snapshot = *c
+	}
+	s.mu.Unlock()
+	if !ok || snapshot.Status == "" {
+		reply(w, http.StatusNotFound, map[string]string{"error": "no charge with that idempotency key"})
+		return
+	}
+	reply(w, http.StatusOK, snapshot)
+}
+
+// inspect is the simulator's ledger entry for a key, decided or not, with its attempt count (for tests).
 func (s *Server) inspect(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	c, ok := s.charges[r.PathValue("key")]

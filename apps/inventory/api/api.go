@@ -33,7 +33,7 @@ func Register(e *gin.Engine, r *subscriber.Router, svc *stock.Service, expiryBin
 	r.OnBinding(expiryBinding, func(ctx context.Context) error {
 		res, err := svc.Sweep(ctx)
 		if res != (stock.SweepResult{}) {
-			logging.From(ctx).WithFields(logrus.Fields{"expired": res.Expired, "reminded": res.Reminded}).
+			logging.From(ctx).WithFields(logrus.Fields{"expired": res.Expired, "reminded": res.Reminded, "orphaned": res.Orphaned}).
 				Info("expiry sweep")
 		}
 		return err

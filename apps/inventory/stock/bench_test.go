@@ -17,7 +17,7 @@ import (
 func BenchmarkReserveAndCommit(b *testing.B) {
 	ctx := context.Background()
 	svc := stock.NewService(kvfake.NewNonAtomic[stock.Product](), kvfake.New[stock.Reservation](), kvfake.New[stock.Catalog](),
-		&eventstest.Publisher{}, 15*time.Minute, time.Now)
+		&eventstest.Publisher{}, 15*time.Minute, stock.DefaultOrphanGrace, time.Now)
 	for _, sku := range []string{"A", "B"} {
 		if _, _, err := svc.PutProduct(ctx, sku, stock.ProductInput{Name: sku, PriceCents: 100, Available: 10_000_000}); err != nil {
 			b.Fatal(err)

@@ -3,16 +3,23 @@ package stock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"orderflow/internal/events"
+	"orderflow/internal/kv"
 	"orderflow/internal/platform/logging"
 )
 
 // reannounceAfter is how long an expiring reservation waits for shipping's answer before the sweep publishes
 // reservation.expired again (in case the first publication was lost).
 const reannounceAfter = 30 * time.Second
+
+// DefaultOrphanGrace is how old a hold without an open reservation must be before the sweep takes it back:
+// twice the sidecar's 30 s delivery timeout (components/shared/resiliency.yaml), after which it abandons the
+// delivery and its context, hence its store calls, end.
+const DefaultOrphanGrace = time.Minute
 
 // sweepBatch bounds how many keys one bulk read asks for.
 const sweepBatch = 500
@@ -21,6 +28,8 @@ const sweepBatch = 500
 type SweepResult struct {
 	Expired  int
 	Reminded int
+	// Orphaned counts orders whose orphan holds the sweep released or committed.
+	Orphaned int
 }
 
 // Sweep is triggered by the cron input binding. It finds reservations whose holds are past their expiry,
@@ -28,56 +37,65 @@ type SweepResult struct {
 // can still be stopped. Stock stays held until that answer arrives (as order.cancelled), so an expiry can never
 // race a dispatch.
 //
+// It also repairs orphan holds: holds older than the grace period whose order has no open reservation — no
+// record at all (the delivery died before recording, and neither a redelivery nor a cancellation came), or a
+// rejected, cancelled, released or committed one (whoever had to move the holds died first). They go where the
+// record says: back to available, or to committed for a shipped order. So every hold past the grace period
+// costs a read of its reservation on each sweep; open reservations rarely live that long.
+//
 // It reads the whole catalog, which is cheap for catalogs of thousands of SKUs; a much larger catalog would
 // shard the sweep or keep an index of open reservations instead.
 func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
-	c, _, err := s.catalog.Get(ctx, catalogKey)
-	if isNotFound(err) {
-		return res, nil
-	}
+	now := s.now().UTC()
+	var candidates []string // orders with a hold past its expiry or past the grace period, in the order found
+	seen := map[string]bool{}
+	stale := map[string][]string{} // order → SKUs where it has a hold older than the grace period
+	err := s.eachProduct(ctx, func(e kv.Entry[Product]) {
+		for orderID, h := range e.Value.Holds {
+			isDue, isStale := !now.Before(h.ExpiresAt), now.Sub(h.PlacedAt) >= s.orphanGrace
+			if (isDue || isStale) && !seen[orderID] {
+				seen[orderID] = true
+				candidates = append(candidates, orderID)
+			}
+			if isStale {
+				stale[orderID] = append(stale[orderID], e.Value.SKU)
+			}
+		}
+	})
 	if err != nil {
 		return res, err
 	}
-	now := s.now().UTC()
-	var due []string
-	seen := map[string]bool{}
-	for chunk := range slices.Chunk(c.SKUs, sweepBatch) {
-		products, err := s.products.GetMany(ctx, productKeys(chunk))
-		if err != nil {
-			return res, err
-		}
-		for _, e := range products {
-			for orderID, h := range e.Value.Holds {
-				if !now.Before(h.ExpiresAt) && !seen[orderID] {
-					seen[orderID] = true
-					due = append(due, orderID)
-				}
-			}
-		}
-	}
 	var errs []error
-	for chunk := range slices.Chunk(due, sweepBatch) {
+	for chunk := range slices.Chunk(candidates, sweepBatch) {
 		keys := make([]string, len(chunk))
 		for i, id := range chunk {
 			keys[i] = reservationKey(id)
 		}
 		found, err := s.reservations.GetMany(ctx, keys)
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("reading reservations to sweep: %w", err)
 		}
-		for _, e := range found {
+		for i, orderID := range chunk {
+			e, ok := found[keys[i]]
 			r := e.Value
 			switch {
-			case r.Status == Reserved && !now.Before(r.ExpiresAt):
+			case ok && r.Status == Reserved && !now.Before(r.ExpiresAt):
 				res.Expired++
-			case r.Status == Expiring && now.Sub(r.UpdatedAt) >= reannounceAfter:
+				err = s.expire(ctx, r, e.ETag, now)
+			case ok && r.Status == Expiring && now.Sub(r.UpdatedAt) >= reannounceAfter:
 				res.Reminded++
-			default:
+				err = s.expire(ctx, r, e.ETag, now)
+			case ok && (r.Status == Reserved || r.Status == Expiring), stale[orderID] == nil:
 				continue
+			default:
+				var repaired bool
+				if repaired, err = s.repairOrphan(ctx, orderID, stale[orderID], now); repaired {
+					res.Orphaned++
+				}
 			}
-			if err := s.expire(ctx, r, e.ETag, now); err != nil {
-				logging.From(ctx).WithError(err).WithField(logging.FieldOrderID, r.OrderID).Warn("expiring reservation failed; the next sweep retries")
+			if err != nil {
+				logging.From(ctx).WithError(err).WithField(logging.FieldOrderID, orderID).Warn("sweeping a reservation failed; the next sweep retries")
 				errs = append(errs, err)
 			}
 		}
@@ -90,9 +108,65 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 func (s *Service) expire(ctx context.Context, r Reservation, etag string, now time.Time) error {
 	r.Status, r.UpdatedAt = Expiring, now
 	if err := s.reservations.Update(ctx, reservationKey(r.OrderID), r, etag); err != nil {
-		return err
+		return fmt.Errorf("marking the reservation of %s expiring: %w", r.OrderID, err)
 	}
 	return s.pub.Publish(ctx, events.New(events.ReservationExpired, r.OrderID, r.ExpiresAt, events.ReservationExpiredData{
 		OrderID: r.OrderID, ReservedAt: r.ReservedAt, ExpiredAt: r.ExpiresAt,
 	}))
+}
+
+// repairOrphan moves the order's holds on skus where its reservation record says they belong, if it is not
+// open, and reports whether it moved any. Like reserve, each attempt reads the SKUs before the record and
+// writes under the SKUs' ETags. Without a record it takes only holds still older than the grace period: a
+// delivery reserving the order rewrites the holds it relies on before it records, so such a hold is either
+// fresh or this write fails.
+func (s *Service) repairOrphan(ctx context.Context, orderID string, skus []string, now time.Time) (bool, error) {
+	var repaired bool
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+		repaired = false
+		r, _, err := s.reservations.Get(ctx, reservationKey(orderID))
+		recorded := err == nil
+		move := release
+		switch {
+		case err != nil && !isNotFound(err):
+			return nil, err
+		case recorded && (r.Status == Reserved || r.Status == Expiring):
+			return nil, nil // open: the holds are its own
+		case recorded && r.Status == Committed:
+			move = commit
+		}
+		out := map[string]Product{}
+		for k, e := range found {
+			if h, held := e.Value.Holds[orderID]; held && (recorded || now.Sub(h.PlacedAt) >= s.orphanGrace) {
+				out[k] = e.Value.unhold(orderID, move)
+			}
+		}
+		repaired = len(out) > 0
+		return out, nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("repairing the orphan holds of order %s: %w", orderID, err)
+	}
+	return repaired, nil
+}
+
+// eachProduct reads the whole catalog, a batch at a time, and calls fn with every product.
+func (s *Service) eachProduct(ctx context.Context, fn func(kv.Entry[Product])) error {
+	c, _, err := s.catalog.Get(ctx, catalogKey)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the catalog: %w", err)
+	}
+	for chunk := range slices.Chunk(c.SKUs, sweepBatch) {
+		products, err := s.products.GetMany(ctx, productKeys(chunk))
+		if err != nil {
+			return fmt.Errorf("reading the catalog's products: %w", err)
+		}
+		for _, e := range products {
+			fn(e)
+		}
+	}
+	return nil
 }

@@ -5,19 +5,29 @@
 //
 // Each SKU's record carries the holds placed on it, keyed by order id. Reserving an order:
 //
-//  1. reads the SKU records with their ETags and decides — reserve if every line fits, reject otherwise;
-//  2. applies the missing holds in one state transaction, every write guarded by its ETag (available -= q,
-//     reserved += q, holds[order] = q);
-//  3. records the decision with a create-only write of the reservation record; whoever creates it first wins,
-//     and a loser with the opposite decision takes its holds back;
-//  4. publishes stock.reserved or stock.rejected.
+//  1. reads the SKU records with their ETags, then the reservation record — if that exists, the order is
+//     decided and the delivery only brings the holds in line with it and re-announces;
+//  2. decides — reserve if every line fits, reject otherwise;
+//  3. to reserve, writes every SKU of the order in one state transaction, each write guarded by its ETag
+//     (available -= q, reserved += q, holds[order] = q, or the hold an earlier attempt placed, refreshed);
+//  4. records the decision with a create-only write of the reservation record; whoever creates it first wins,
+//     and every delivery then brings the holds in line with the recorded decision: kept while it is open,
+//     released (or committed) once it is not;
+//  5. publishes stock.reserved or stock.rejected.
 //
 // Why not rely on the transaction alone: Redis has no rollback, so when one write's ETag check fails Dapr still
 // applies the others. The hold on each SKU makes every write idempotent and visible, so a partially applied
-// transaction is simply completed (or undone) on the next attempt, and a crash anywhere is repaired by the
-// redelivered event. Stock never goes negative because every decrement is checked against the ETag'd record
-// it was computed from. On stores with real transactions (PostgreSQL, MySQL) the same code simply never sees a
-// partial application.
+// transaction is simply completed on the next attempt (or undone once the decision is recorded), and a crash
+// anywhere is repaired by the redelivered event, by a cancellation or, failing both, by the sweep. Stock never
+// goes negative because every decrement is checked against the ETag'd record it was computed from.
+//
+// Holds belong to one decision: nothing removes a hold before the reservation record says the order holds
+// nothing (rejected, cancelled, released, committed), so a delivery that lost the race to record never takes
+// back the winner's stock. The one exception is the sweep's repair of orphans — holds older than a grace period
+// with no record at all, left by a delivery that died before recording — and reserving pins the holds it
+// relies on so that repair cannot race it (see Service.reserve). On stores with real transactions
+// (PostgreSQL, MySQL) the same code simply never sees a partial application. CheckInvariants states what all
+// this keeps true.
 package stock
 
 import (
@@ -45,6 +55,9 @@ type Product struct {
 type Hold struct {
 	Quantity  int       `json:"quantity"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// PlacedAt is when a delivery last wrote the hold. A hold with no reservation record that has not been
+	// rewritten for the grace period belongs to a delivery that died, and the sweep takes it back.
+	PlacedAt time.Time `json:"placedAt"`
 }
 
 // Status is where a reservation is.

@@ -29,13 +29,17 @@ type Service struct {
 	catalog      CatalogStore
 	pub          Publisher
 	ttl          time.Duration
+	orphanGrace  time.Duration
 	now          func() time.Time
 }
 
-// NewService wires the use cases to their ports. ttl is how long a reservation waits for payment.
+// NewService wires the use cases to their ports. ttl is how long a reservation waits for payment;
+// orphanGrace is how old a hold without an open reservation must be before the sweep takes it back (see
+// Sweep), and must exceed the time one delivery of order.placed can take.
 func NewService(products ProductStore, reservations ReservationStore, catalog CatalogStore,
-	pub Publisher, ttl time.Duration, now func() time.Time) *Service {
-	return &Service{products: products, reservations: reservations, catalog: catalog, pub: pub, ttl: ttl, now: now}
+	pub Publisher, ttl, orphanGrace time.Duration, now func() time.Time) *Service {
+	return &Service{products: products, reservations: reservations, catalog: catalog, pub: pub, ttl: ttl,
+		orphanGrace: orphanGrace, now: now}
 }
 
 const catalogKey = "catalog"
@@ -193,45 +197,66 @@ func (s *Service) Reservation(ctx context.Context, orderID string) (Reservation,
 
 // ------------------------------------------------------------------------------------------ reservations
 
-// OnOrderPlaced reserves the order's stock, or rejects it, exactly once however often the event arrives.
+// OnOrderPlaced reserves the order's stock, or rejects it, exactly once however often the event arrives and
+// however many deliveries of it run at once. A delivery that finds the order decided finishes what the one that
+// decided may have left undone (it may have died between recording and moving the holds) and re-announces.
 func (s *Service) OnOrderPlaced(ctx context.Context, _ string, d events.OrderPlacedData) error {
-	r, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
-	if err == nil {
-		return s.announce(ctx, r)
-	}
-	if !isNotFound(err) {
+	failpoint.Inject(ctx, "inventory.before-reserve")
+	r, err := s.reserve(ctx, d)
+	if err != nil {
 		return err
 	}
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		r, err := s.tryReserve(ctx, d)
-		if isConflict(err) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		return s.announce(ctx, r)
-	}
-	return contended("the stock of order " + d.OrderID)
+	return s.announce(ctx, r)
 }
 
-// tryReserve makes one attempt and returns the decision as recorded — possibly a concurrent delivery's.
-func (s *Service) tryReserve(ctx context.Context, d events.OrderPlacedData) (Reservation, error) {
+// reserve decides the order, records the decision and returns it as recorded — possibly an earlier or
+// concurrent delivery's, or a cancellation's — with the holds brought in line with it.
+//
+// Holds belong to one decision. Each attempt reads the SKUs, then the reservation record, and only then writes
+// holds, under the ETags the SKUs were read at. Holds are released or committed only once a record exists, and
+// moving them changes the SKU's ETag; so an attempt either sees the record (and places nothing) or fails its
+// write. It writes every SKU of the order, rewriting with a fresh PlacedAt the holds an earlier attempt or a
+// concurrent delivery placed: the decision it records then rests on holds its own write pinned, which the
+// orphan repair of the sweep (it takes only holds older than the grace period, under the ETags it read) cannot
+// take away. A delivery that finds a shortage removes no hold before its rejection is recorded.
+func (s *Service) reserve(ctx context.Context, d events.OrderPlacedData) (Reservation, error) {
 	skus := make([]string, len(d.Items))
-	keys := make([]string, len(d.Items))
 	for i, it := range d.Items {
-		skus[i], keys[i] = it.SKU, productKey(it.SKU)
+		skus[i] = it.SKU
 	}
-	found, err := s.products.GetMany(ctx, keys)
+	var decision, existing Reservation
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+		r, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
+		switch {
+		case err == nil:
+			existing = r
+			return nil, nil
+		case !isNotFound(err):
+			return nil, err
+		}
+		existing = Reservation{}
+		var holds map[string]Product
+		decision, holds = s.decide(d, found)
+		return holds, nil
+	})
 	if err != nil {
-		return Reservation{}, err
+		return Reservation{}, fmt.Errorf("reserving the stock of order %s: %w", d.OrderID, err)
 	}
+	if existing.Status != "" {
+		return existing, s.settle(ctx, existing, skus)
+	}
+	return s.record(ctx, decision, skus)
+}
+
+// decide reserves the order if every line fits the stock read, and returns the decision with the SKUs to write
+// (none for a rejection).
+func (s *Service) decide(d events.OrderPlacedData, found map[string]kv.Entry[Product]) (Reservation, map[string]Product) {
 	now := s.now().UTC()
 	expires := now.Add(s.ttl)
 	var (
 		lines     = []events.PricedLine{}
 		shortages []events.Shortage
-		writes    []kv.Write[Product]
+		holds     = map[string]Product{}
 		total     int64
 	)
 	for _, it := range d.Items {
@@ -244,58 +269,61 @@ func (s *Service) tryReserve(ctx context.Context, d events.OrderPlacedData) (Res
 		line := events.PricedLine{SKU: p.SKU, Name: p.Name, Quantity: it.Quantity, UnitPriceCents: p.PriceCents,
 			LineTotalCents: p.PriceCents * int64(it.Quantity)}
 		lines, total = append(lines, line), total+line.LineTotalCents
-		if _, held := p.Holds[d.OrderID]; held {
-			continue // applied by an earlier, partially failed attempt
+		if h, held := p.Holds[d.OrderID]; held {
+			// Placed by an earlier, partially applied attempt or by a concurrent delivery: kept, and pinned.
+			holds[e.Key] = p.hold(d.OrderID, Hold{Quantity: h.Quantity, ExpiresAt: expires, PlacedAt: now})
+			continue
 		}
 		if p.Available < it.Quantity {
 			shortages = append(shortages, events.Shortage{SKU: it.SKU, Requested: it.Quantity, Available: p.Available, Known: true})
 			continue
 		}
-		writes = append(writes, kv.Write[Product]{Key: e.Key, Value: p.hold(d.OrderID, Hold{Quantity: it.Quantity, ExpiresAt: expires}), ETag: e.ETag})
+		holds[e.Key] = p.hold(d.OrderID, Hold{Quantity: it.Quantity, ExpiresAt: expires, PlacedAt: now})
 	}
-
 	if len(shortages) > 0 {
-		if err := s.moveHolds(ctx, d.OrderID, skus, release); err != nil {
-			return Reservation{}, err
-		}
-		return s.record(ctx, Reservation{
+		return Reservation{
 			OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Rejected, Payment: d.Payment,
 			Shortages: shortages, Reason: describeShortages(shortages), UpdatedAt: now,
-		}, skus)
+		}, nil
 	}
-	if len(writes) > 0 {
-		if err := s.products.Transact(ctx, writes); err != nil {
-			return Reservation{}, err
-		}
-	}
-	return s.record(ctx, Reservation{
+	return Reservation{
 		OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Reserved, Lines: lines, TotalCents: total,
 		Payment: d.Payment, ReservedAt: now, ExpiresAt: expires, UpdatedAt: now,
-	}, skus)
+	}, holds
 }
 
 // record stores a decision create-only. If another delivery (or a cancellation) recorded one first, that one
-// stands, and the holds are brought in line with it.
+// stands. Either way the holds are then brought in line with the recorded decision.
 func (s *Service) record(ctx context.Context, r Reservation, skus []string) (Reservation, error) {
+	failpoint.Inject(ctx, "inventory.before-record")
 	err := s.reservations.Create(ctx, reservationKey(r.OrderID), r)
 	if err == nil {
 		failpoint.Inject(ctx, "inventory.after-reserve")
-		return r, nil
+		return r, s.settle(ctx, r, skus)
 	}
 	if !isConflict(err) {
 		return Reservation{}, fmt.Errorf("recording reservation of %s: %w", r.OrderID, err)
 	}
 	existing, _, err := s.reservations.Get(ctx, reservationKey(r.OrderID))
 	if err != nil {
-		return Reservation{}, err
+		return Reservation{}, fmt.Errorf("reading the recorded reservation of %s: %w", r.OrderID, err)
 	}
-	switch existing.Status {
+	return existing, s.settle(ctx, existing, skus)
+}
+
+// settle brings the order's holds on skus in line with its recorded decision: an open reservation (RESERVED,
+// EXPIRING) keeps them — never removed, whoever placed them — and any other status has none, so they go back
+// to available, or to committed if the stock shipped. Once the record exists nobody places a hold for the order
+// (see reserve), so the holds found here are the decision's own, left by an unfinished move or by a delivery
+// that lost the race to record.
+func (s *Service) settle(ctx context.Context, r Reservation, skus []string) error {
+	switch r.Status {
 	case Rejected, Cancelled, Released:
-		err = s.moveHolds(ctx, r.OrderID, skus, release)
+		return s.moveHolds(ctx, r.OrderID, skus, release)
 	case Committed:
-		err = s.moveHolds(ctx, r.OrderID, skus, commit)
+		return s.moveHolds(ctx, r.OrderID, skus, commit)
 	}
-	return existing, err
+	return nil
 }
 
 // announce publishes what the reservation's state implies. Redeliveries call it again: the deterministic event
@@ -328,20 +356,44 @@ func describeShortages(shortages []events.Shortage) string {
 }
 
 // OnOrderCancelled releases the order's stock (cancelled or expired, and shipping confirmed nothing ships).
-// If inventory has not seen the order yet, it records a tombstone so the order is never reserved.
+// If inventory has not recorded a decision for the order yet, it records a tombstone so the order is never
+// reserved, and releases whatever a delivery of order.placed held for it before dying short of recording.
 func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		_, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
-		if !isNotFound(err) {
+		r, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
+		switch {
+		case err == nil && r.Status == Cancelled:
+			// The tombstone's holds are found by scanning: the cancellation does not carry the order's lines.
+			// A redelivery scans again, which finishes a release a crash interrupted.
+			return s.releaseStrayHolds(ctx, d.OrderID)
+		case err == nil:
 			return s.release(ctx, d.OrderID, d.Reason, d.CancelledAt)
+		case !isNotFound(err):
+			return err
 		}
 		tomb := Reservation{OrderID: d.OrderID, Status: Cancelled, Reason: d.Reason, UpdatedAt: s.now().UTC()}
 		err = s.reservations.Create(ctx, reservationKey(d.OrderID), tomb)
-		if err == nil || !isConflict(err) {
-			return err
+		if err != nil && !isConflict(err) {
+			return fmt.Errorf("recording the cancellation of %s: %w", d.OrderID, err)
 		}
+		// Created or beaten to it: the next round acts on whatever is recorded.
 	}
 	return contended("reservation " + d.OrderID)
+}
+
+// releaseStrayHolds releases every hold of the order, wherever it is. Only for an order whose record says it
+// holds nothing and whose SKUs are unknown: it reads the whole catalog.
+func (s *Service) releaseStrayHolds(ctx context.Context, orderID string) error {
+	var skus []string
+	err := s.eachProduct(ctx, func(e kv.Entry[Product]) {
+		if _, held := e.Value.Holds[orderID]; held {
+			skus = append(skus, e.Value.SKU)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("finding the holds of order %s: %w", orderID, err)
+	}
+	return s.moveHolds(ctx, orderID, skus, release)
 }
 
 // OnPaymentFailed releases the order's stock.
@@ -412,14 +464,16 @@ const (
 	commit                  // held → committed
 )
 
+// hold sets the order's hold on p, replacing any it had (whose quantity goes back first).
 func (p Product) hold(orderID string, h Hold) Product {
+	prev := p.Holds[orderID].Quantity
 	p.Holds = maps.Clone(p.Holds)
 	if p.Holds == nil {
 		p.Holds = map[string]Hold{}
 	}
 	p.Holds[orderID] = h
-	p.Available -= h.Quantity
-	p.Reserved += h.Quantity
+	p.Available -= h.Quantity - prev
+	p.Reserved += h.Quantity - prev
 	return p
 }
 
@@ -437,32 +491,23 @@ func (p Product) unhold(orderID string, move holdMove) Product {
 }
 
 // moveHolds removes the order's holds from the given SKUs, releasing or committing their quantity. SKUs
-// without a hold for the order are left alone, which makes the operation idempotent.
+// without a hold for the order are left alone, which makes the operation idempotent. Callers move holds only
+// after the reservation record says so.
 func (s *Service) moveHolds(ctx context.Context, orderID string, skus []string, move holdMove) error {
-	keys := productKeys(skus)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		found, err := s.products.GetMany(ctx, keys)
-		if err != nil {
-			return err
-		}
-		var writes []kv.Write[Product]
-		for _, k := range keys {
-			if e, ok := found[k]; ok {
-				if _, held := e.Value.Holds[orderID]; held {
-					writes = append(writes, kv.Write[Product]{Key: k, Value: e.Value.unhold(orderID, move), ETag: e.ETag})
-				}
+	if len(skus) == 0 {
+		return nil
+	}
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+		moved := map[string]Product{}
+		for k, e := range found {
+			if _, held := e.Value.Holds[orderID]; held {
+				moved[k] = e.Value.unhold(orderID, move)
 			}
 		}
-		if len(writes) == 0 {
-			return nil
-		}
-		err = s.products.Transact(ctx, writes)
-		if err == nil {
-			return nil
-		}
-		if !isConflict(err) {
-			return err
-		}
+		return moved, nil
+	})
+	if err != nil {
+		return fmt.Errorf("moving the holds of order %s: %w", orderID, err)
 	}
-	return contended("the stock of order " + orderID)
+	return nil
 }

@@ -18,19 +18,21 @@ import (
 )
 
 type fixture struct {
-	svc          *stock.Service
-	pub          *eventstest.Publisher
-	reservations *kvfake.Store[stock.Reservation]
-	mu           sync.Mutex
-	now          time.Time
+	svc   *stock.Service
+	pub   *eventstest.Publisher
+	hooks *hooks
+	mu    sync.Mutex
+	now   time.Time
 }
 
-// newFixture uses Redis-like, non-atomic transactions: the reservation logic must be correct on them.
+// newFixture uses Redis-like, non-atomic transactions: the reservation logic must be correct on them. Its
+// stores go through hooks, which tests use to stop or fail one delivery at a chosen point.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{pub: &eventstest.Publisher{}, reservations: kvfake.New[stock.Reservation](), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	f.svc = stock.NewService(kvfake.NewNonAtomic[stock.Product](), f.reservations, kvfake.New[stock.Catalog](),
-		f.pub, 15*time.Minute, f.clock)
+	f := &fixture{pub: &eventstest.Publisher{}, hooks: newHooks(), now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	f.svc = stock.NewService(hookedProducts{kvfake.NewNonAtomic[stock.Product](), f.hooks},
+		hookedReservations{kvfake.New[stock.Reservation](), f.hooks}, kvfake.New[stock.Catalog](),
+		f.pub, 15*time.Minute, stock.DefaultOrphanGrace, f.clock)
 	return f
 }
 

@@ -1,5 +1,5 @@
 // Package api is the notifications service's transport: the event routes the sidecar delivers to and a read
-// endpoint over the sent-notification log.
+// endpoint over the per-order e-mail ledger.
 package api
 
 import (
@@ -16,12 +16,12 @@ import (
 // Register mounts the routes.
 func Register(e *gin.Engine, r *subscriber.Router, svc *notify.Service) {
 	e.GET("/v1/notifications", func(c *gin.Context) {
-		sent, err := svc.History(c.Request.Context(), c.Query("orderId"))
+		sent, unsent, err := svc.History(c.Request.Context(), c.Query("orderId"))
 		if err != nil {
 			web.Error(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"notifications": sent})
+		c.JSON(http.StatusOK, gin.H{"notifications": sent, "unsent": unsent})
 	})
 	r.On(events.OrderPlaced, subscriber.Typed(svc.OnPlaced))
 	r.On(events.StockRejected, subscriber.Typed(svc.OnRejected))

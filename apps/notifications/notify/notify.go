@@ -1,34 +1,91 @@
 // Package notify is the notifications service's domain: which order events become which e-mails, and the
-// sent-notification log that guarantees one e-mail per (order, event) under at-least-once delivery.
+// per-order ledger that guarantees exactly one e-mail per (order, event), never one that contradicts the
+// outcome the customer was already told about, under at-least-once delivery, concurrent duplicates,
+// reordering and crashes.
 package notify
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"orderflow/internal/apperr"
 	"orderflow/internal/events"
 	"orderflow/internal/kv"
-	"orderflow/internal/platform/settle"
+)
+
+const (
+	// sendTimeout bounds one delivery's attempt to send an e-mail, so that its claim can safely expire.
+	sendTimeout = 15 * time.Second
+	// claimLease is how long a claim on an e-mail excludes other deliveries. A claim older than that belongs to
+	// an attempt that died (its send was bounded by sendTimeout) and is taken over by the redelivery. It must stay
+	// well inside the sidecar's delivery retries (about a minute), or the redelivery would be dead-lettered
+	// while waiting for it.
+	claimLease = sendTimeout + 5*time.Second
+	// maxAttempts bounds optimistic-concurrency retries on one ledger before the delivery is retried later.
+	maxAttempts = 25
 )
 
 // Recipient is who hears about an order, learnt from order.placed.
 type Recipient struct {
-	OrderID    string `json:"orderId"`
 	CustomerID string `json:"customerId"`
 	Email      string `json:"email"`
 }
 
-// Sent is one entry of the sent-notification log.
+// MailState is where one e-mail of the ledger is.
+type MailState string
+
+// Mail states. An e-mail is recorded on the first delivery of its event and only ever moves forward:
+// waiting → sending → sent, or straight to withheld.
+const (
+	// StateWaiting: the event arrived before order.placed, which carries the address; order.placed sends it.
+	StateWaiting MailState = "waiting_for_recipient"
+	// StateSending: to be sent, or being sent by the delivery holding a fresh claim.
+	StateSending MailState = "sending"
+	// StateSent: handed to the e-mail binding.
+	StateSent MailState = "sent"
+	// StateWithheld: the event contradicts the outcome the customer was already told about; no e-mail.
+	StateWithheld MailState = "withheld"
+)
+
+// Mail is one e-mail of an order, rendered when its event first arrived so order.placed can send it later.
+type Mail struct {
+	Event   string    `json:"event"`
+	Subject string    `json:"subject"`
+	Body    string    `json:"body"`
+	State   MailState `json:"state"`
+	// ClaimedAt marks a send in progress (claim before send): while fresh, no other delivery sends this e-mail.
+	ClaimedAt *time.Time `json:"claimedAt,omitempty"`
+	SentAt    *time.Time `json:"sentAt,omitempty"`
+}
+
+// Ledger is everything notifications knows about one order's e-mails. Keeping it in one record serializes,
+// on its ETag, every decision about them: who the recipient is, which outcome the customer hears about, and
+// which delivery sends which e-mail.
+type Ledger struct {
+	OrderID   string     `json:"orderId"`
+	Recipient *Recipient `json:"recipient,omitempty"`
+	// Outcome is the topic of the first terminal event recorded: the fate the customer is told about.
+	Outcome string           `json:"outcome,omitempty"`
+	Mails   map[string]*Mail `json:"mails"`
+}
+
+// Sent is an e-mail sent about an order, as the log shows it.
 type Sent struct {
 	OrderID string    `json:"orderId"`
 	Event   string    `json:"event"`
 	To      string    `json:"to"`
 	Subject string    `json:"subject"`
 	SentAt  time.Time `json:"sentAt"`
+}
+
+// Unsent is an e-mail recorded but not sent: waiting for its recipient, being sent, or withheld.
+type Unsent struct {
+	Event string    `json:"event"`
+	State MailState `json:"state"`
 }
 
 // Email is a message to deliver. ID is deterministic per (order, event): a re-send after a crash produces the
@@ -40,17 +97,11 @@ type Email struct {
 	Body    string
 }
 
-// RecipientStore persists recipients.
-type RecipientStore interface {
-	Get(ctx context.Context, key string) (Recipient, string, error)
-	Create(ctx context.Context, key string, r Recipient, opts ...kv.WriteOption) error
-}
-
-// SentStore persists the sent log.
-type SentStore interface {
-	Get(ctx context.Context, key string) (Sent, string, error)
-	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[Sent], error)
-	Create(ctx context.Context, key string, s Sent, opts ...kv.WriteOption) error
+// LedgerStore persists ledgers with optimistic concurrency.
+type LedgerStore interface {
+	Get(ctx context.Context, key string) (Ledger, string, error)
+	Create(ctx context.Context, key string, l Ledger, opts ...kv.WriteOption) error
+	Update(ctx context.Context, key string, l Ledger, etag string) error
 }
 
 // Mailer delivers e-mail (the email output binding).
@@ -60,19 +111,17 @@ type Mailer interface {
 
 // Service sends the order e-mails.
 type Service struct {
-	recipients RecipientStore
-	sent       SentStore
-	mailer     Mailer
-	now        func() time.Time
+	ledgers LedgerStore
+	mailer  Mailer
+	now     func() time.Time
 }
 
 // NewService wires the service to its ports.
-func NewService(recipients RecipientStore, sent SentStore, mailer Mailer, now func() time.Time) *Service {
-	return &Service{recipients: recipients, sent: sent, mailer: mailer, now: now}
+func NewService(ledgers LedgerStore, mailer Mailer, now func() time.Time) *Service {
+	return &Service{ledgers: ledgers, mailer: mailer, now: now}
 }
 
-func recipientKey(orderID string) string           { return "recipient/" + orderID }
-func sentKey(orderID string, k events.Kind) string { return "sent/" + orderID + "/" + k.Topic }
+func ledgerKey(orderID string) string { return "mail/" + orderID }
 
 // Notified lists the kinds of event that produce an e-mail, in saga order.
 var Notified = []events.Kind{
@@ -80,13 +129,16 @@ var Notified = []events.Kind{
 	events.OrderCancelled, events.PaymentRefunded,
 }
 
-// OnPlaced remembers the recipient and confirms the order.
+// outcomes are the events that each announce an order's fate; an order has one fate, so once one of them is
+// recorded the others are withheld. A cancellation racing a rejection or a decline can produce two of them,
+// and whichever notifications records first is what the customer is told. payment.refunded is not among
+// them: it follows order.cancelled and reports money actually returned, which never contradicts anything.
+var outcomes = []events.Kind{events.StockRejected, events.PaymentFailed, events.ShipmentDispatched, events.OrderCancelled}
+
+// OnPlaced remembers the recipient, confirms the order, and sends the e-mails that were waiting for the
+// recipient.
 func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedData) error {
-	r := Recipient{OrderID: d.OrderID, CustomerID: d.CustomerID, Email: d.Email}
-	if err := s.recipients.Create(ctx, recipientKey(d.OrderID), r); err != nil && !errors.Is(err, kv.ErrConflict) {
-		return fmt.Errorf("remembering recipient: %w", err)
-	}
-	return s.send(ctx, r, events.OrderPlaced,
+	return s.handle(ctx, d.OrderID, events.OrderPlaced, &Recipient{CustomerID: d.CustomerID, Email: d.Email},
 		"We received your order "+d.OrderID,
 		fmt.Sprintf("Hello %s,\n\nthank you for your order %s (%d item lines). We will write again when it ships.\n",
 			d.CustomerID, d.OrderID, len(d.Items)))
@@ -94,21 +146,21 @@ func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedDa
 
 // OnRejected tells the customer the order could not be reserved.
 func (s *Service) OnRejected(ctx context.Context, _ string, d events.StockRejectedData) error {
-	return s.notify(ctx, d.OrderID, events.StockRejected,
+	return s.handle(ctx, d.OrderID, events.StockRejected, nil,
 		"We could not accept your order "+d.OrderID,
 		fmt.Sprintf("Sorry, we could not reserve your order %s: %s.\nYou have not been charged.\n", d.OrderID, d.Reason))
 }
 
 // OnPaymentFailed tells the customer the payment did not go through.
 func (s *Service) OnPaymentFailed(ctx context.Context, _ string, d events.PaymentFailedData) error {
-	return s.notify(ctx, d.OrderID, events.PaymentFailed,
+	return s.handle(ctx, d.OrderID, events.PaymentFailed, nil,
 		"Payment for your order "+d.OrderID+" failed",
 		fmt.Sprintf("The payment for your order %s failed: %s.\nThe items are no longer reserved for you.\n", d.OrderID, d.Reason))
 }
 
 // OnDispatched tells the customer the parcel is on its way.
 func (s *Service) OnDispatched(ctx context.Context, _ string, d events.ShipmentDispatchedData) error {
-	return s.notify(ctx, d.OrderID, events.ShipmentDispatched,
+	return s.handle(ctx, d.OrderID, events.ShipmentDispatched, nil,
 		"Your order "+d.OrderID+" has shipped",
 		fmt.Sprintf("Good news: your order %s is on its way with %s, tracking number %s.\n", d.OrderID, d.Carrier, d.TrackingNumber))
 }
@@ -119,69 +171,179 @@ func (s *Service) OnCancelled(ctx context.Context, _ string, d events.OrderCance
 	if d.Reason == events.ReasonReservationExpired {
 		why = "because the payment did not arrive in time"
 	}
-	return s.notify(ctx, d.OrderID, events.OrderCancelled,
+	return s.handle(ctx, d.OrderID, events.OrderCancelled, nil,
 		"Your order "+d.OrderID+" was cancelled",
 		fmt.Sprintf("Your order %s was cancelled %s. Any payment will be refunded.\n", d.OrderID, why))
 }
 
 // OnRefunded confirms a refund.
 func (s *Service) OnRefunded(ctx context.Context, _ string, d events.PaymentRefundedData) error {
-	return s.notify(ctx, d.OrderID, events.PaymentRefunded,
+	return s.handle(ctx, d.OrderID, events.PaymentRefunded, nil,
 		"Refund for your order "+d.OrderID,
 		fmt.Sprintf("We refunded %s for your order %s.\n", formatCents(d.AmountCents, d.Currency), d.OrderID))
 }
 
-// notify e-mails the order's recipient, whom order.placed made known.
-func (s *Service) notify(ctx context.Context, orderID string, k events.Kind, subject, body string) error {
-	r, _, err := settle.Read(ctx, func(ctx context.Context) (Recipient, string, error) {
-		return s.recipients.Get(ctx, recipientKey(orderID))
-	}, func(err error) bool { return errors.Is(err, kv.ErrNotFound) })
-	if errors.Is(err, kv.ErrNotFound) {
-		// order.placed carries the address and has not been processed yet; it will be soon.
-		return apperr.New(apperr.Unavailable, "recipient of order %s not known yet", orderID)
+// handle records the e-mail for event k, claims what this delivery must send, sends it, and marks it sent.
+// Claiming before sending makes a concurrent duplicate find the claim and send nothing; a claim left by an
+// attempt that died is taken over once it is older than claimLease, and the re-send carries the same
+// message id. An event that arrives before order.placed is recorded as waiting and acknowledged: order.placed
+// sends it, however long its own delivery takes, instead of the event exhausting its retries.
+func (s *Service) handle(ctx context.Context, orderID string, k events.Kind, r *Recipient, subject, body string) error {
+	type claim struct {
+		topic string
+		email Email
 	}
+	var (
+		claimed []claim
+		busy    bool
+	)
+	claimedAt := s.now().UTC()
+	err := kv.Mutate(ctx, s.ledgers, ledgerKey(orderID), maxAttempts, func(l *Ledger, _ bool) bool {
+		changed := l.record(orderID, k, r, subject, body)
+		// order.placed's delivery also sends what waited for it, and takes over a send that died meanwhile.
+		mine := []string{k.Topic}
+		if k == events.OrderPlaced {
+			mine = l.unsent()
+		}
+		claimed, busy = claimed[:0], false
+		for _, topic := range mine {
+			m := l.Mails[topic]
+			switch {
+			case m.State != StateSending:
+			case m.ClaimedAt != nil && claimedAt.Sub(*m.ClaimedAt) < claimLease:
+				busy = true
+			default:
+				m.ClaimedAt = &claimedAt
+				claimed = append(claimed, claim{topic, Email{ID: orderID + "-" + topic, To: l.Recipient.Email, Subject: m.Subject, Body: m.Body}})
+				changed = true
+			}
+		}
+		return changed
+	})
 	if err != nil {
+		return fmt.Errorf("recording the %s e-mail of order %s: %w", k.Topic, orderID, err)
+	}
+	var errs []error
+	for _, c := range claimed {
+		errs = append(errs, s.send(ctx, orderID, c.topic, c.email, claimedAt))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	return s.send(ctx, r, k, subject, body)
-}
-
-// send sends one e-mail per (order, kind). The log is written after sending: a crash in between re-sends
-// the same message (same id) on redelivery, which at-least-once delivery accepts, while writing first could
-// lose the e-mail for good.
-func (s *Service) send(ctx context.Context, r Recipient, k events.Kind, subject, body string) error {
-	orderID := r.OrderID
-	key := sentKey(orderID, k)
-	if _, _, err := s.sent.Get(ctx, key); err == nil {
-		return nil
-	} else if !errors.Is(err, kv.ErrNotFound) {
-		return err
-	}
-	email := Email{ID: orderID + "-" + k.Topic, To: r.Email, Subject: subject, Body: body}
-	if err := s.mailer.Send(ctx, email); err != nil {
-		return fmt.Errorf("sending %s e-mail: %w", k.Topic, err)
-	}
-	entry := Sent{OrderID: orderID, Event: k.Topic, To: r.Email, Subject: subject, SentAt: s.now().UTC()}
-	if err := s.sent.Create(ctx, key, entry); err != nil && !errors.Is(err, kv.ErrConflict) {
-		return fmt.Errorf("logging sent e-mail: %w", err)
+	if busy {
+		// Another delivery is sending; the redelivery finds the e-mail sent, or the claim expired and sends it.
+		return apperr.New(apperr.Unavailable, "an e-mail of order %s is being sent by another delivery", orderID)
 	}
 	return nil
 }
 
-// History returns the e-mails sent about an order, in saga order.
-func (s *Service) History(ctx context.Context, orderID string) ([]Sent, error) {
-	if orderID == "" || strings.ContainsAny(orderID, "/ ") {
-		return nil, apperr.Invalidf("orderId", "is required")
+// record adds the e-mail for k to the ledger unless it is there already, deciding whether it contradicts the
+// outcome, and learns the recipient from order.placed. It reports whether the ledger changed.
+func (l *Ledger) record(orderID string, k events.Kind, r *Recipient, subject, body string) bool {
+	changed := false
+	if l.Mails == nil {
+		l.OrderID, l.Mails = orderID, map[string]*Mail{}
+		changed = true
 	}
-	keys := make([]string, len(Notified))
-	for i, k := range Notified {
-		keys[i] = sentKey(orderID, k)
+	if r != nil && l.Recipient == nil {
+		l.Recipient = r
+		for _, m := range l.Mails {
+			if m.State == StateWaiting {
+				m.State = StateSending
+			}
+		}
+		changed = true
 	}
-	found, err := s.sent.GetMany(ctx, keys)
+	if _, ok := l.Mails[k.Topic]; ok {
+		return changed
+	}
+	m := &Mail{Event: k.Topic, Subject: subject, Body: body, State: StateSending}
+	isOutcome := slices.Contains(outcomes, k)
+	switch {
+	case isOutcome && l.Outcome != "":
+		// First outcome wins: the customer is never told two different fates. No correction is sent either:
+		// every outcome that can lose this race (rejected, payment failed, cancelled) already told the customer
+		// that nothing ships and nothing is kept, and a refund, if any, is mailed on its own.
+		m.State = StateWithheld
+	case l.Recipient == nil:
+		m.State = StateWaiting
+	}
+	if isOutcome && l.Outcome == "" {
+		l.Outcome = k.Topic
+	}
+	l.Mails[k.Topic] = m
+	return true
+}
+
+// unsent lists the e-mails still to send, in saga order.
+func (l *Ledger) unsent() []string {
+	var out []string
+	for _, k := range Notified {
+		if m, ok := l.Mails[k.Topic]; ok && m.State == StateSending {
+			out = append(out, k.Topic)
+		}
+	}
+	return out
+}
+
+// send delivers one claimed e-mail and marks it sent. A failed send gives the claim back, so the
+// redelivery need not wait for it to expire; a failure to mark it sent keeps the claim, and once it
+// expires the redelivery sends the same message again, which at-least-once delivery accepts.
+func (s *Service) send(ctx context.Context, orderID, topic string, e Email, claimedAt time.Time) error {
+	key := ledgerKey(orderID)
+	sendCtx, cancel := context.WithTimeout(ctx, sendTimeout)
+	err := s.mailer.Send(sendCtx, e)
+	cancel()
 	if err != nil {
-		return nil, err
+		release := kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
+			m := l.Mails[topic]
+			if m == nil || m.State != StateSending || m.ClaimedAt == nil || !m.ClaimedAt.Equal(claimedAt) {
+				return false
+			}
+			m.ClaimedAt = nil
+			return true
+		})
+		return errors.Join(fmt.Errorf("sending the %s e-mail of order %s: %w", topic, orderID, err), release)
 	}
-	return kv.InKeyOrder(found, keys), nil
+	sentAt := s.now().UTC()
+	err = kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
+		m := l.Mails[topic]
+		if m == nil || m.State == StateSent {
+			return false
+		}
+		m.State, m.ClaimedAt, m.SentAt = StateSent, nil, &sentAt
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("marking the %s e-mail of order %s sent: %w", topic, orderID, err)
+	}
+	return nil
+}
+
+// History returns the e-mails sent about an order and those recorded but not sent, both in saga order.
+func (s *Service) History(ctx context.Context, orderID string) ([]Sent, []Unsent, error) {
+	if orderID == "" || strings.ContainsAny(orderID, "/ ") {
+		return nil, nil, apperr.Invalidf("orderId", "is required")
+	}
+	sent, unsent := []Sent{}, []Unsent{}
+	l, _, err := s.ledgers.Get(ctx, ledgerKey(orderID))
+	if errors.Is(err, kv.ErrNotFound) {
+		return sent, unsent, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range Notified {
+		m, ok := l.Mails[k.Topic]
+		switch {
+		case !ok:
+		case m.State == StateSent:
+			sent = append(sent, Sent{OrderID: orderID, Event: m.Event, To: l.Recipient.Email, Subject: m.Subject, SentAt: *m.SentAt})
+		default:
+			unsent = append(unsent, Unsent{Event: m.Event, State: m.State})
+		}
+	}
+	return sent, unsent, nil
 }
 
 func formatCents(cents int64, currency string) string {

@@ -70,6 +70,15 @@ func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service) {
 
 type handlers struct{ svc *order.Service }
 
+// placeStatus answers POST /v1/orders. An order that was announced but not yet stored is placed all the same:
+// 202 says so, and its Location finds it as soon as orders has stored it from its own order.placed (until then
+// GET answers 404). Never a 5xx, which would make a client without an Idempotency-Key place it again.
+var placeStatus = map[order.Placement]int{
+	order.Created:   http.StatusCreated,
+	order.Announced: http.StatusAccepted,
+	order.Replayed:  http.StatusOK,
+}
+
 func (h handlers) place(c *gin.Context) {
 	var cmd order.PlaceCommand
 	if err := web.BindJSON(c, &cmd); err != nil {
@@ -77,17 +86,13 @@ func (h handlers) place(c *gin.Context) {
 		return
 	}
 	cmd.IdempotencyKey = c.GetHeader("Idempotency-Key")
-	o, created, err := h.svc.Place(c.Request.Context(), cmd)
+	o, placement, err := h.svc.Place(c.Request.Context(), cmd)
 	if err != nil {
 		web.Error(c, err)
 		return
 	}
 	c.Header("Location", web.Location("v1", "orders", o.ID))
-	status := http.StatusCreated
-	if !created {
-		status = http.StatusOK
-	}
-	c.JSON(status, view(o))
+	c.JSON(placeStatus[placement], view(o))
 }
 
 func (h handlers) get(c *gin.Context) {

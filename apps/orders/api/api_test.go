@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 
 	"orderflow/apps/orders/api"
 	"orderflow/apps/orders/order"
+	"orderflow/internal/apperr"
+	"orderflow/internal/events"
 	"orderflow/internal/kv/kvfake"
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
@@ -26,14 +29,41 @@ const validBody = `{"customerId":"c-42","email":"ada@example.com","items":[{"sku
 
 func newServer(t *testing.T) http.Handler {
 	t.Helper()
+	return newTestServer(t).handler
+}
+
+type testServer struct {
+	handler http.Handler
+	orders  *kvfake.Store[order.Order]
+	pub     *eventstest.Publisher
+}
+
+func newTestServer(t *testing.T) testServer {
+	t.Helper()
 	log := logrus.New()
 	log.SetLevel(logrus.PanicLevel)
 	e := web.NewEngine(logrus.NewEntry(log))
 	var n atomic.Int64
-	svc := order.NewService(kvfake.New[order.Order](), kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
-		&eventstest.Publisher{}, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
+	s := testServer{handler: e, orders: kvfake.New[order.Order](), pub: &eventstest.Publisher{}}
+	svc := order.NewService(s.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
+		s.pub, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
 	api.Register(e, subscriber.NewRouter(e, "", ""), svc)
-	return e
+	return s
+}
+
+// deliverPlaced hands every published order.placed to the orders' own event route, as its sidecar does.
+func (s testServer) deliverPlaced(t *testing.T) {
+	t.Helper()
+	for _, ev := range s.pub.Of(events.OrderPlaced) {
+		env, err := events.Wrap(ev, "orders", "")
+		require.NoError(t, err)
+		body, err := json.Marshal(env)
+		require.NoError(t, err)
+		rec := call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
+			map[string]string{"Content-Type": "application/cloudevents+json"})
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.JSONEq(t, `{"status":"SUCCESS"}`, rec.Body.String())
+	}
 }
 
 func call(h http.Handler, method, path, body string, headers map[string]string) *httptest.ResponseRecorder {
@@ -84,6 +114,56 @@ func TestPlaceOrderAPI(t *testing.T) {
 			assert.Equal(t, tc.wantField, p.Field)
 			assert.Equal(t, tc.wantStatus, p.Status)
 			assert.NotEmpty(t, p.RequestID)
+		})
+	}
+}
+
+// Hole 9: once order.placed is out, the order is placed. A failure to store it afterwards must not answer 5xx,
+// or a client without an Idempotency-Key would place (and pay for) a second order: it answers 202 with the
+// order's Location, which finds the order as soon as orders applies its own order.placed.
+func TestPlaceAnswersForEveryAnnouncedOrder(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		fail        func(s testServer)
+		wantStatus  int
+		wantPlaced  int
+		readableNow bool
+	}{
+		{name: "stored", fail: func(testServer) {}, wantStatus: http.StatusCreated, wantPlaced: 1, readableNow: true},
+		{name: "store fails after announcing", fail: func(s testServer) { s.orders.FailNext(errors.New("state store down")) },
+			wantStatus: http.StatusAccepted, wantPlaced: 1},
+		{name: "announcing fails", fail: func(s testServer) { s.pub.FailNext(apperr.New(apperr.Unavailable, "broker down")) },
+			wantStatus: http.StatusServiceUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t)
+			tc.fail(s)
+			rec := call(s.handler, http.MethodPost, "/v1/orders", validBody, nil)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			require.Len(t, s.pub.Of(events.OrderPlaced), tc.wantPlaced)
+			if tc.wantPlaced == 0 {
+				assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"), "not placed: safe to retry")
+				assert.Empty(t, s.orders.Keys())
+				return
+			}
+			assert.Equal(t, "/v1/orders/o-1", rec.Header().Get("Location"))
+			var v api.OrderView
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
+			assert.Equal(t, "o-1", v.ID)
+			assert.Equal(t, order.Pending, v.Status)
+
+			get := call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
+			if !tc.readableNow {
+				assert.Equal(t, http.StatusNotFound, get.Code, "not stored until its event is applied")
+			}
+			s.deliverPlaced(t)
+			get = call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
+			require.Equal(t, http.StatusOK, get.Code, get.Body.String())
+			require.NoError(t, json.Unmarshal(get.Body.Bytes(), &v))
+			assert.Equal(t, order.Pending, v.Status)
 		})
 	}
 }

@@ -112,36 +112,51 @@ func (c PlaceCommand) fingerprint() string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Place creates an order and announces it. created is false when an Idempotency-Key replay returned the
-// order an earlier identical request created.
+// Placement is what Place did with a valid request.
+type Placement int
+
+const (
+	// Created: the order was announced and stored.
+	Created Placement = iota + 1
+	// Announced: the order was announced but storing it failed. It is placed all the same — the saga is under
+	// way — and orders' own order.placed subscription stores it (OnPlaced); until then reading it finds nothing.
+	Announced
+	// Replayed: an Idempotency-Key replay of an earlier identical request, which created this order.
+	Replayed
+)
+
+// Place creates an order and announces it.
 //
 // order.placed is published before the order is stored: if the process dies in between, the event is out and
 // orders' own subscription to order.placed stores the order (OnPlaced), so an order the rest of the saga works
-// on always exists here too. Storing first would need an outbox to survive the same crash.
-func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, error) {
+// on always exists here too. Storing first would need an outbox to survive the same crash. For the same
+// reason a failure to store after announcing is not an error: the order is placed, and answering with a
+// failure would make a client without an Idempotency-Key place — and pay for — it a second time.
+func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement, error) {
 	if err := cmd.Validate(); err != nil {
-		return Order{}, false, err
+		return Order{}, 0, err
 	}
 	fp := cmd.fingerprint()
 	id := s.newID()
-	created := true
+	placement := Created
 	if cmd.IdempotencyKey != "" {
 		claim, fresh, err := s.claim(ctx, cmd.IdempotencyKey, Claim{OrderID: id, Fingerprint: fp})
 		if err != nil {
-			return Order{}, false, err
+			return Order{}, 0, err
 		}
-		id, created = claim.OrderID, fresh
+		id = claim.OrderID
 		if !fresh {
+			placement = Replayed
 			existing, _, err := s.orders.Get(ctx, orderKey(id))
 			if err == nil {
 				// The first attempt may have died before indexing; the replay repairs that too.
 				if err := s.index(ctx, existing.CustomerID, existing.ID); err != nil {
 					logging.From(ctx).WithError(err).Warn("indexing replayed order failed; the order.placed subscription will retry")
 				}
-				return existing, false, nil
+				return existing, Replayed, nil
 			}
 			if !isNotFound(err) {
-				return Order{}, false, fmt.Errorf("reading order %s: %w", id, err)
+				return Order{}, 0, fmt.Errorf("reading order %s: %w", id, err)
 			}
 			// The first request claimed the key but did not finish: finish it now.
 		}
@@ -154,16 +169,17 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, bool, err
 		CreatedAt: now, UpdatedAt: now, Fingerprint: fp,
 	}
 	if err := s.pub.Publish(ctx, o.placedEvent()); err != nil {
-		return Order{}, false, fmt.Errorf("announcing order %s: %w", id, err)
+		return Order{}, 0, fmt.Errorf("announcing order %s: %w", id, err)
 	}
 	failpoint.Inject(ctx, "orders.after-announce")
 	// A conflict means our own order.placed subscription (or a concurrent replay) stored the same order first;
 	// the response still shows the order as this request created it. That subscription also lists the order
 	// under its customer, a few milliseconds later.
 	if err := s.orders.Create(ctx, orderKey(id), o); err != nil && !isConflict(err) {
-		return Order{}, false, fmt.Errorf("storing order %s: %w", id, err)
+		logging.From(ctx).WithError(err).Warn("storing the announced order failed; its order.placed subscription will store it")
+		return o, Announced, nil
 	}
-	return o, created, nil
+	return o, placement, nil
 }
 
 // claim records key → (orderID, fingerprint) unless the key is already claimed. fresh reports a new claim.

@@ -49,9 +49,9 @@ func validCommand() order.PlaceCommand {
 
 func (f *fixture) place(t *testing.T) order.Order {
 	t.Helper()
-	o, created, err := f.svc.Place(context.Background(), validCommand())
+	o, placement, err := f.svc.Place(context.Background(), validCommand())
 	require.NoError(t, err)
-	require.True(t, created)
+	require.Equal(t, order.Created, placement)
 	return o
 }
 
@@ -146,20 +146,20 @@ func TestPlaceWithIdempotencyKey(t *testing.T) {
 			f := newFixture(t)
 			cmd := validCommand()
 			cmd.IdempotencyKey = "key-1"
-			first, created, err := f.svc.Place(context.Background(), cmd)
+			first, placement, err := f.svc.Place(context.Background(), cmd)
 			require.NoError(t, err)
-			require.True(t, created)
+			require.Equal(t, order.Created, placement)
 
 			again := validCommand()
 			again.IdempotencyKey = "key-1"
 			tc.second(&again)
-			replayed, created, err := f.svc.Place(context.Background(), again)
+			replayed, placement, err := f.svc.Place(context.Background(), again)
 			if tc.wantErrCode != "" {
 				assert.Equal(t, tc.wantErrCode, apperr.CodeOf(err))
 				return
 			}
 			require.NoError(t, err)
-			assert.False(t, created)
+			assert.Equal(t, order.Replayed, placement)
 			assert.Equal(t, first.ID, replayed.ID)
 			assert.Len(t, f.pub.Of(events.OrderPlaced), 1, "a replay of a finished request publishes nothing")
 		})
@@ -176,9 +176,9 @@ func TestPlaceReplayFinishesARequestThatDiedAfterClaiming(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, f.orders.Keys(), "nothing is stored when the announcement fails")
 
-	o, created, err := f.svc.Place(context.Background(), cmd)
+	o, placement, err := f.svc.Place(context.Background(), cmd)
 	require.NoError(t, err)
-	assert.False(t, created, "the retry completes the first request rather than creating a second order")
+	assert.Equal(t, order.Replayed, placement, "the retry completes the first request rather than creating a second order")
 	assert.Equal(t, "order-1", o.ID)
 	assert.Len(t, f.pub.Of(events.OrderPlaced), 1)
 }
@@ -187,10 +187,13 @@ func TestOnPlacedStoresAnOrderTheAPIDidNotStore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.orders.FailNext(errors.New("state store down"))
-	_, _, err := f.svc.Place(context.Background(), validCommand())
-	require.Error(t, err)
+	announced, placement, err := f.svc.Place(context.Background(), validCommand())
+	require.NoError(t, err, "the order is placed once it is announced")
+	assert.Equal(t, order.Announced, placement)
 	placed := f.pub.Of(events.OrderPlaced)
 	require.Len(t, placed, 1, "the event went out before the store failed")
+	_, err = f.svc.Get(context.Background(), announced.ID)
+	assert.Equal(t, apperr.NotFound, apperr.CodeOf(err), "not readable until its event is applied")
 
 	data := placed[0].Data.(events.OrderPlacedData)
 	require.NoError(t, f.svc.OnPlaced(context.Background(), placed[0].ID, data))

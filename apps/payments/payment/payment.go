@@ -2,9 +2,15 @@
 // when an order is stopped after it was charged, and the ledger record that serialises the two.
 //
 // The ledger record is the decision point. Charging and voiding (an order cancelled before it was charged)
-// both create it create-only, so whichever comes first wins; a charge that loses to a void is refunded at once.
-// The provider is called with the order id as idempotency key, so a redelivered stock.reserved never charges
-// twice even if the process died between charging and recording.
+// both create it create-only, so whichever comes first wins. Charging records its intent (CHARGING) before it
+// calls the provider, so a cancellation, a redelivery or a restarted process always knows that money may have
+// been taken, even when the process died before it learned the answer.
+//
+// An unknown outcome is not a failure. The provider is called with the order id as idempotency key; when the
+// call fails (a timeout, a 5xx, a 429, a dropped connection) the card may have been charged, so the service asks
+// the provider what it decided under that key. Only a decline, or the provider's word that it holds no charge
+// under the key, fails the payment. While nobody can tell, the record stays CHARGING and the event is
+// redelivered; a charge that turns up after the order was stopped is refunded.
 package payment
 
 import (
@@ -25,6 +31,8 @@ type Status string
 
 // Ledger statuses.
 const (
+	// Charging: the charge was (or is about to be) sent and its outcome is not known yet.
+	Charging Status = "CHARGING"
 	Charged  Status = "CHARGED"
 	Failed   Status = "FAILED"
 	Voided   Status = "VOIDED"
@@ -33,17 +41,22 @@ const (
 
 // Payment is the ledger record of one order.
 type Payment struct {
-	OrderID       string    `json:"orderId"`
-	CustomerID    string    `json:"customerId,omitempty"`
-	Status        Status    `json:"status"`
-	AmountCents   int64     `json:"amountCents"`
-	Currency      string    `json:"currency"`
-	PaymentID     string    `json:"paymentId,omitempty"`
-	RefundID      string    `json:"refundId,omitempty"`
-	FailureCode   string    `json:"failureCode,omitempty"`
-	FailureReason string    `json:"failureReason,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
-	UpdatedAt     time.Time `json:"updatedAt"`
+	OrderID     string `json:"orderId"`
+	CustomerID  string `json:"customerId,omitempty"`
+	Status      Status `json:"status"`
+	AmountCents int64  `json:"amountCents"`
+	Currency    string `json:"currency"`
+	// IdempotencyKey is the key the charge was sent under; set from the moment the intent is recorded.
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	PaymentID      string `json:"paymentId,omitempty"`
+	RefundID       string `json:"refundId,omitempty"`
+	FailureCode    string `json:"failureCode,omitempty"`
+	FailureReason  string `json:"failureReason,omitempty"`
+	// CancelReason is set when the order was stopped while its charge was CHARGING: whatever the charge turns
+	// out to be, it is not kept (refunded if taken, voided otherwise).
+	CancelReason string    `json:"cancelReason,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
 }
 
 // ChargeRequest asks the provider for money.
@@ -55,7 +68,7 @@ type ChargeRequest struct {
 	Description    string
 }
 
-// ChargeResult is the provider's answer to a charge it processed.
+// ChargeResult is what the provider decided about a charge.
 type ChargeResult struct {
 	ChargeID    string
 	Approved    bool
@@ -70,13 +83,25 @@ type RefundRequest struct {
 	AmountCents    int64
 }
 
-// ErrProviderFailed means the provider did not process the request (it timed out or failed after the sidecar's
-// resiliency retries). The charge did not happen; the order fails.
-var ErrProviderFailed = errors.New("card provider failed")
+// The provider's failures, as the CardProvider port reports them.
+var (
+	// ErrOutcomeUnknown: the request may or may not have taken effect (the answer was lost, or the provider
+	// has not decided yet). Never a reason to fail an order.
+	ErrOutcomeUnknown = errors.New("the card provider's outcome is unknown")
+	// ErrProviderUnavailable: the provider could not be asked at all.
+	ErrProviderUnavailable = errors.New("the card provider is unavailable")
+	// ErrNoSuchCharge: the provider answered that it holds no charge under the idempotency key.
+	ErrNoSuchCharge = errors.New("the card provider has no charge under that idempotency key")
+)
 
-// CardProvider is the payment gateway.
+// CardProvider is the payment gateway. Charges and refunds are idempotent under their keys.
 type CardProvider interface {
+	// Charge asks for money. An error means the outcome is unknown: the card may have been charged.
 	Charge(ctx context.Context, req ChargeRequest) (ChargeResult, error)
+	// FindCharge tells what the provider decided under an idempotency key. It fails with ErrNoSuchCharge when
+	// nothing was charged under the key, ErrOutcomeUnknown while the provider is still deciding, and
+	// ErrProviderUnavailable when the provider could not be asked.
+	FindCharge(ctx context.Context, idempotencyKey string) (ChargeResult, error)
 	Refund(ctx context.Context, req RefundRequest) (refundID string, err error)
 }
 
@@ -108,9 +133,14 @@ func NewService(store Store, provider CardProvider, pub Publisher, now func() ti
 const maxAttempts = 25
 
 func key(orderID string) string       { return "payment/" + orderID }
+func chargeKey(orderID string) string { return orderID }
+func refundKey(orderID string) string { return "refund-" + orderID }
 func isNotFound(err error) bool       { return errors.Is(err, kv.ErrNotFound) }
 func isConflict(err error) bool       { return errors.Is(err, kv.ErrConflict) }
-func refundKey(orderID string) string { return "refund-" + orderID }
+
+func tooManyUpdates(orderID string) error {
+	return apperr.New(apperr.Unavailable, "too many concurrent updates of payment %s", orderID)
+}
 
 // Get returns the ledger record of an order.
 func (s *Service) Get(ctx context.Context, orderID string) (Payment, error) {
@@ -124,68 +154,202 @@ func (s *Service) Get(ctx context.Context, orderID string) (Payment, error) {
 // OnStockReserved charges the reserved total, once.
 func (s *Service) OnStockReserved(ctx context.Context, _ string, d events.StockReservedData) error {
 	failpoint.Inject(ctx, "payments.before-charge")
-	if p, _, err := s.store.Get(ctx, key(d.OrderID)); err == nil {
-		return s.announce(ctx, p)
-	} else if !isNotFound(err) {
-		return err
-	}
-	now := s.now().UTC()
-	p := Payment{OrderID: d.OrderID, CustomerID: d.CustomerID, AmountCents: d.TotalCents, Currency: d.Currency, CreatedAt: now, UpdatedAt: now}
-	res, err := s.provider.Charge(ctx, ChargeRequest{
-		IdempotencyKey: d.OrderID, AmountCents: d.TotalCents, Currency: d.Currency,
-		CardToken: d.Payment.CardToken, Description: "orderflow order " + d.OrderID,
-	})
-	switch {
-	case errors.Is(err, ErrProviderFailed):
-		logging.From(ctx).WithError(err).Warn("card provider failed after retries; failing the payment")
-		p.Status, p.FailureCode, p.FailureReason = Failed, events.PaymentProviderUnavailable, "the card provider did not answer in time; no money was taken"
-	case err != nil:
-		return fmt.Errorf("charging order %s: %w", d.OrderID, err)
-	case res.Approved:
-		p.Status, p.PaymentID = Charged, res.ChargeID
-	default:
-		p.Status, p.FailureCode, p.FailureReason = Failed, res.DeclineCode, res.Message
-	}
-
-	failpoint.Inject(ctx, "payments.after-charge")
-	err = s.store.Create(ctx, key(d.OrderID), p)
-	if err == nil {
-		return s.announce(ctx, p)
-	}
-	if !isConflict(err) {
-		return fmt.Errorf("recording payment of %s: %w", d.OrderID, err)
-	}
-	// The order was cancelled (voided) while we were charging, or a duplicate delivery recorded first.
-	existing, _, err := s.store.Get(ctx, key(d.OrderID))
+	p, err := s.recordIntent(ctx, d)
 	if err != nil {
 		return err
 	}
-	if existing.Status == Voided && p.Status == Charged {
-		existing.AmountCents, existing.Currency, existing.PaymentID = p.AmountCents, p.Currency, p.PaymentID
-		return s.refund(ctx, existing)
+	var charge *ChargeRequest
+	switch {
+	case p.Status == Charging && p.CancelReason == "":
+		// A fresh intent, or one whose outcome a crash or an unknown answer left open: sending the same
+		// idempotent charge again either charges now or replays what the provider decided before.
+		charge = &ChargeRequest{
+			IdempotencyKey: chargeKey(d.OrderID), AmountCents: d.TotalCents, Currency: d.Currency,
+			CardToken: d.Payment.CardToken, Description: "orderflow order " + d.OrderID,
+		}
+	case p.Status == Charging, p.Status == Voided:
+		// The order was stopped: never charge now, only find out whether an earlier attempt did (a VOIDED
+		// record may hide one made by a process that died before recording anything).
+	default:
+		return s.announce(ctx, p)
 	}
-	return s.announce(ctx, existing)
+	out, err := s.ask(ctx, d.OrderID, charge)
+	if err != nil {
+		return err
+	}
+	return s.settle(ctx, d.OrderID, out, d.TotalCents, d.Currency)
 }
 
-// OnOrderCancelled refunds a charged order, or voids it so that it is never charged.
-func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
+// recordIntent returns the order's ledger record, creating it CHARGING (create-only) if there is none, so the
+// intent to charge is durable before the provider is called.
+func (s *Service) recordIntent(ctx context.Context, d events.StockReservedData) (Payment, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		p, _, err := s.store.Get(ctx, key(d.OrderID))
+		if err == nil {
+			return p, nil
+		}
+		if !isNotFound(err) {
+			return Payment{}, fmt.Errorf("reading payment of order %s: %w", d.OrderID, err)
+		}
+		now := s.now().UTC()
+		p = Payment{
+			OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Charging, AmountCents: d.TotalCents,
+			Currency: d.Currency, IdempotencyKey: chargeKey(d.OrderID), CreatedAt: now, UpdatedAt: now,
+		}
+		err = s.store.Create(ctx, key(d.OrderID), p)
+		if err == nil {
+			return p, nil
+		}
+		if !isConflict(err) {
+			return Payment{}, fmt.Errorf("recording the intent to charge order %s: %w", d.OrderID, err)
+		}
+	}
+	return Payment{}, tooManyUpdates(d.OrderID)
+}
+
+// verdict is what the provider decided under an order's idempotency key.
+type verdict int
+
+const (
+	approved verdict = iota + 1
+	declined
+	// nothingCharged: the provider holds no charge under the key (the call failed before it charged, or none
+	// was sent).
+	nothingCharged
+)
+
+type outcome struct {
+	verdict verdict
+	charge  ChargeResult
+}
+
+// ask sends charge (when not nil) and, when its outcome is unknown or there was nothing to send, looks up what
+// the provider decided under the order's idempotency key (chargeKey). An error means nobody can tell yet: the
+// caller answers RETRY and the record stays as it is.
+func (s *Service) ask(ctx context.Context, orderID string, charge *ChargeRequest) (outcome, error) {
+	if charge != nil {
+		res, err := s.provider.Charge(ctx, *charge)
+		failpoint.Inject(ctx, "payments.after-charge")
+		if err == nil {
+			return decided(res), nil
+		}
+		logging.From(ctx).WithError(err).Warn("charge outcome unknown; asking the card provider what it decided")
+	}
+	res, err := s.provider.FindCharge(ctx, chargeKey(orderID))
+	switch {
+	case err == nil:
+		return decided(res), nil
+	case errors.Is(err, ErrNoSuchCharge):
+		return outcome{verdict: nothingCharged}, nil
+	case errors.Is(err, ErrOutcomeUnknown):
+		return outcome{}, apperr.Wrap(apperr.Unavailable, err, "payment of order %s: the card provider has not decided yet", orderID)
+	}
+	return outcome{}, apperr.Wrap(apperr.Unavailable, fmt.Errorf("%w: %w", ErrOutcomeUnknown, err),
+		"payment of order %s: cannot tell whether the card was charged", orderID)
+}
+
+func decided(res ChargeResult) outcome {
+	if res.Approved {
+		return outcome{verdict: approved, charge: res}
+	}
+	return outcome{verdict: declined, charge: res}
+}
+
+// settle records the provider's verdict on the order's record and announces it. It re-reads the record, so a
+// cancellation that arrived meanwhile turns an approved charge into a refund. A record already final is only
+// re-announced (a concurrent delivery settled it) — unless it says no money was kept (VOIDED, or FAILED by a
+// duplicate delivery whose lookup ran before this charge landed) and the card was charged: then the charge is
+// refunded.
+func (s *Service) settle(ctx context.Context, orderID string, out outcome, amountCents int64, currency string) error {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		p, etag, err := s.store.Get(ctx, key(orderID))
+		if err != nil {
+			return fmt.Errorf("reading payment of order %s: %w", orderID, err)
+		}
+		switch {
+		case p.Status == Charging && out.verdict == approved && p.CancelReason != "":
+			p.PaymentID = out.charge.ChargeID
+			return s.refund(ctx, p)
+		case p.Status == Charging:
+			// the verdict is recorded below
+		case (p.Status == Voided || p.Status == Failed) && out.verdict == approved:
+			p.AmountCents, p.Currency, p.PaymentID = amountCents, currency, out.charge.ChargeID
+			return s.refund(ctx, p)
+		case p.Status == Voided:
+			return nil
+		default:
+			return s.announce(ctx, p)
+		}
+		next := resolve(p, out, s.now().UTC())
+		err = s.store.Update(ctx, key(orderID), next, etag)
+		if err == nil {
+			if next.Status == Failed && out.verdict == nothingCharged {
+				logging.From(ctx).WithField("orderId", orderID).Warn("the card provider failed and holds no charge; failing the payment")
+			}
+			return s.announce(ctx, next)
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("recording the payment outcome of order %s: %w", orderID, err)
+		}
+	}
+	return tooManyUpdates(orderID)
+}
+
+// resolve turns a CHARGING record into its final state, for any verdict but an approval of a stopped order
+// (which is refunded instead).
+func resolve(p Payment, out outcome, now time.Time) Payment {
+	p.UpdatedAt = now
+	switch {
+	case out.verdict == approved:
+		p.Status, p.PaymentID = Charged, out.charge.ChargeID
+	case p.CancelReason != "":
+		p.Status, p.FailureReason = Voided, "order stopped before payment: "+p.CancelReason
+	case out.verdict == declined:
+		p.Status, p.FailureCode, p.FailureReason = Failed, declineCode(out.charge.DeclineCode), orDefault(out.charge.Message, "the card was declined")
+	default:
+		p.Status, p.FailureCode, p.FailureReason = Failed, events.PaymentProviderUnavailable, "the card provider did not answer in time; no money was taken"
+	}
+	return p
+}
+
+// OnOrderCancelled refunds a charged order, or voids it so that it is never charged. A charge whose outcome
+// is unknown is marked cancelled first, so whichever delivery learns the outcome refunds it rather than keeps
+// it.
+func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		p, etag, err := s.store.Get(ctx, key(d.OrderID))
 		switch {
 		case err == nil && (p.Status == Charged || p.Status == Refunded):
 			return s.refund(ctx, p)
+		case err == nil && p.Status == Charging:
+			if p.CancelReason == "" {
+				p.CancelReason, p.UpdatedAt = d.Reason, s.now().UTC()
+				if err := s.store.Update(ctx, key(d.OrderID), p, etag); isConflict(err) {
+					continue
+				} else if err != nil {
+					return fmt.Errorf("recording the cancellation of payment %s: %w", d.OrderID, err)
+				}
+			}
+			out, err := s.ask(ctx, d.OrderID, nil)
+			if err != nil {
+				return err
+			}
+			return s.settle(ctx, d.OrderID, out, p.AmountCents, p.Currency)
 		case err == nil:
 			return nil // failed or already voided: nothing was taken
 		case !isNotFound(err):
-			return err
+			return fmt.Errorf("reading payment of order %s: %w", d.OrderID, err)
 		}
 		now := s.now().UTC()
 		err = s.store.Create(ctx, key(d.OrderID), Payment{OrderID: d.OrderID, Status: Voided, FailureReason: "order stopped before payment: " + d.Reason, CreatedAt: now, UpdatedAt: now})
-		if err == nil || !isConflict(err) {
-			return err
+		if err == nil {
+			return nil
+		}
+		if !isConflict(err) {
+			return fmt.Errorf("voiding payment of order %s: %w", d.OrderID, err)
 		}
 	}
-	return apperr.New(apperr.Unavailable, "too many concurrent updates of payment %s", d.OrderID)
+	return tooManyUpdates(d.OrderID)
 }
 
 // refund gives a charge back (idempotently at the provider), records it, and announces it.
@@ -195,31 +359,34 @@ func (s *Service) refund(ctx context.Context, p Payment) error {
 		if err != nil {
 			return apperr.Wrap(apperr.Unavailable, err, "refunding order %s", p.OrderID)
 		}
-		if err := s.markRefunded(ctx, p.OrderID, refundID, p); err != nil {
+		if p, err = s.markRefunded(ctx, refundID, p); err != nil {
 			return err
 		}
-		p.Status, p.RefundID = Refunded, refundID
 	}
 	return s.announce(ctx, p)
 }
 
-func (s *Service) markRefunded(ctx context.Context, orderID, refundID string, charged Payment) error {
+// markRefunded records the refund of charged on whatever state the record is in now, and returns the record.
+func (s *Service) markRefunded(ctx context.Context, refundID string, charged Payment) (Payment, error) {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, etag, err := s.store.Get(ctx, key(orderID))
+		p, etag, err := s.store.Get(ctx, key(charged.OrderID))
 		if err != nil {
-			return err
+			return Payment{}, fmt.Errorf("reading payment of order %s: %w", charged.OrderID, err)
 		}
 		if p.Status == Refunded {
-			return nil
+			return p, nil
 		}
 		p.Status, p.RefundID, p.UpdatedAt = Refunded, refundID, s.now().UTC()
 		p.AmountCents, p.Currency, p.PaymentID = charged.AmountCents, charged.Currency, charged.PaymentID
-		err = s.store.Update(ctx, key(orderID), p, etag)
-		if err == nil || !isConflict(err) {
-			return err
+		err = s.store.Update(ctx, key(charged.OrderID), p, etag)
+		if err == nil {
+			return p, nil
+		}
+		if !isConflict(err) {
+			return Payment{}, fmt.Errorf("recording the refund of order %s: %w", charged.OrderID, err)
 		}
 	}
-	return apperr.New(apperr.Unavailable, "too many concurrent updates of payment %s", orderID)
+	return Payment{}, tooManyUpdates(charged.OrderID)
 }
 
 // announce publishes what the ledger record implies; redeliveries repeat it with the same event ids.
@@ -240,4 +407,21 @@ func (s *Service) announce(ctx context.Context, p Payment) error {
 		}))
 	}
 	return nil
+}
+
+// declineCode maps the provider's decline codes onto the ones payment.failed documents; anything unknown is a
+// plain decline.
+func declineCode(code string) string {
+	switch code {
+	case events.PaymentInsufficientFunds, events.PaymentAmountOverLimit:
+		return code
+	}
+	return events.PaymentDeclined
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

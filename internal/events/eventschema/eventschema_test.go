@@ -611,6 +611,9 @@ func TestAsyncAPI(t *testing.T) {
 			if assert.NotNil(t, op, "no receive operation for %s on %s", s.app, s.topic) {
 				assert.Equal(t, "#/channels/"+s.topic, asMap(op["channel"])["$ref"])
 			}
+			if s.deadLetter == "" {
+				continue // the deadletters app's own subscriptions: a dead letter of a dead letter goes nowhere
+			}
 			dlq := asMap(channels[s.deadLetter])
 			if assert.NotNil(t, dlq, "no channel for dead-letter topic %s", s.deadLetter) {
 				assert.Contains(t, asMap(dlq["messages"]), s.topic, "%s can carry %s", s.deadLetter, s.topic)

@@ -1,0 +1,128 @@
+// Package api is the deadletters service's transport: the operators' API over the kept dead letters, and the
+// routes the sidecar delivers every app's dead-letter topic to.
+package api
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+
+	"orderflow/apps/deadletters/deadletter"
+	"orderflow/internal/platform/logging"
+	"orderflow/internal/platform/subscriber"
+	"orderflow/internal/platform/web"
+)
+
+// defaultPage is a listing's size when the client names none.
+const defaultPage = 50
+
+// maxDeliveryBytes bounds a delivery's body; daprd itself refuses bodies above its 4 MiB default.
+const maxDeliveryBytes = 16 << 20
+
+// Register mounts the routes. appToken is APP_API_TOKEN, which guards the delivery routes as it guards every
+// other app's; topicPrefix is the deployment's TOPIC_PREFIX. It returns the (prefixed) dead-letter topics it
+// serves, for the readiness check that the sidecar subscribed to them.
+func Register(e *gin.Engine, appToken, topicPrefix string, svc *deadletter.Service) []string {
+	h := handlers{svc: svc}
+	e.GET("/v1/deadletters", h.list)
+	e.GET("/v1/deadletters/:id", h.get)
+	e.POST("/v1/deadletters/:id/replay", h.replay)
+	e.POST("/v1/deadletters/:id/discard", h.discard)
+
+	// Not subscriber.Router.On: that decodes a catalog event and drops what it cannot read, while here every
+	// body is kept as it came and nothing is ever dropped — a dead letter of this service would go nowhere.
+	topics := make([]string, 0, len(deadletter.Consumers))
+	for _, consumer := range deadletter.Consumers {
+		topic := deadletter.Topic(consumer)
+		topics = append(topics, topicPrefix+topic)
+		e.POST(subscriber.RoutePrefix+topic, web.RequireAppToken(appToken), h.receive(consumer))
+	}
+	return topics
+}
+
+type handlers struct{ svc *deadletter.Service }
+
+// receive answers SUCCESS once the dead letter is kept, and RETRY when the store failed: never DROP.
+func (h handlers) receive(consumer string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(web.SkipAccessLog, true)
+		log := logging.From(c.Request.Context()).WithField("consumer", consumer)
+		body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxDeliveryBytes))
+		if err != nil {
+			log.WithError(err).Warn("reading dead letter failed; asking for redelivery")
+			c.JSON(http.StatusOK, gin.H{"status": subscriber.StatusRetry})
+			return
+		}
+		d, err := h.svc.Receive(c.Request.Context(), consumer, body)
+		if err != nil {
+			log.WithError(err).Warn("keeping dead letter failed; asking for redelivery")
+			c.JSON(http.StatusOK, gin.H{"status": subscriber.StatusRetry})
+			return
+		}
+		log = log.WithFields(logrus.Fields{
+			"dead_letter_id": d.ID, "status": d.Status, "topic": d.Topic,
+			logging.FieldEventID: d.EventID, logging.FieldEventType: d.EventType, logging.FieldOrderID: d.Subject,
+		})
+		if d.ParseError != "" {
+			log = log.WithField("parse_error", d.ParseError)
+		}
+		log.Warn("dead letter kept")
+		c.JSON(http.StatusOK, gin.H{"status": subscriber.StatusSuccess})
+	}
+}
+
+func (h handlers) list(c *gin.Context) {
+	var status deadletter.Status
+	if raw := c.Query("status"); raw != "" {
+		st, err := deadletter.ParseStatus(raw)
+		if err != nil {
+			web.Error(c, err)
+			return
+		}
+		status = st
+	}
+	limit := defaultPage
+	if raw := c.Query("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			n = -1 // reported by List, which names the field and the range
+		}
+		limit = n
+	}
+	page, err := h.svc.List(c.Request.Context(), status, limit, c.Query("cursor"))
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h handlers) get(c *gin.Context) {
+	d, err := h.svc.Get(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (h handlers) replay(c *gin.Context) {
+	d, err := h.svc.Replay(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (h handlers) discard(c *gin.Context) {
+	d, err := h.svc.Discard(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}

@@ -1,0 +1,62 @@
+package tests
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orderflow/tests/harness"
+)
+
+// TestChargedButUnansweredStillShips: the provider charges the card but payments never gets the answer —
+// every attempt of the card-provider binding times out (tok_slow_approve) or has its connection dropped
+// (tok_approve_drop). An unknown outcome is not a failure: payments asks the provider's status API, finds
+// the charge, and the order ships, charged once.
+func TestChargedButUnansweredStillShips(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 5)
+	tests := []struct {
+		name, token string
+		attempts    int
+	}{
+		// 1 + 2 retries (Resiliency "card-provider"), each charged-and-lost under the same idempotency key.
+		{name: "approval after the binding's timeout", token: "tok_slow_approve", attempts: 3},
+		{name: "approval then a dropped connection", token: "tok_approve_drop", attempts: 3},
+		// The 429 is retried inside the sidecar and the retry is answered.
+		{name: "rate limited once", token: "tok_rate_limited", attempts: 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := s.await(s.place(orderBody(tc.token, "MUG", 1)).ID, "SHIPPED", settle)
+			assert.NotContains(t, o.statuses(), "PAYMENT_FAILED")
+
+			var c struct {
+				ID       string `json:"id"`
+				Status   string `json:"status"`
+				Attempts int    `json:"attempts"`
+			}
+			r := harness.Do(t, http.MethodGet, s.CardSimulator+"/v1/charges/"+o.ID, nil,
+				map[string]string{"Authorization": "Bearer sk_test_orderflow_local_only"})
+			require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			r.JSON(t, &c)
+			assert.Equal(t, "succeeded", c.Status)
+			assert.Equal(t, tc.attempts, c.Attempts, "charge requests the provider saw, all under one key")
+
+			var pay struct{ Status, PaymentID string }
+			require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+			assert.Equal(t, "CHARGED", pay.Status)
+			assert.Equal(t, c.ID, pay.PaymentID, "the recorded payment is the provider's one charge")
+			assert.Equal(t, c.ID, o.PaymentID)
+		})
+	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			assert.Equal(t, 2, s.product("MUG").Available)
+			s.verify()
+		}
+	})
+}
