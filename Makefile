@@ -3,7 +3,7 @@ SHELL := /usr/bin/env bash
 GO    ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help run test unit integration daprd build fmt vet clean bench microbench
+.PHONY: help run test unit integration chaos daprd build fmt vet clean bench microbench
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +31,15 @@ integration: ## integration tests only (real daprd + the machine's brokers and s
 	$(require_go)
 	@daprd="$$(tools/daprd.sh)" || exit 1; \
 	  DAPRD="$$daprd" $(GO) test -count=1 -timeout 20m ./tests/...
+
+CHAOS_ORDERS ?= 2000
+CHAOS_MIN_KILLS ?= 20
+
+chaos: ## chaos suite: CHAOS_ORDERS orders while apps, sidecars and a private Redis are killed and paused; prints the checks
+	$(require_go)
+	@daprd="$$(tools/daprd.sh)" || exit 1; \
+	  DAPRD="$$daprd" CHAOS_ORDERS=$(CHAOS_ORDERS) CHAOS_MIN_KILLS=$(CHAOS_MIN_KILLS) \
+	  $(GO) test -count=1 -timeout 60m -run '^TestChaos$$' -v ./tests/
 
 build: ## compile everything
 	$(require_go)

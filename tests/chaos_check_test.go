@@ -26,6 +26,10 @@ import (
 // forward.
 const chaosRecoveryTarget = 15 * time.Second
 
+// chaosStallWindow is how long every consumer group must have had nothing outstanding before open orders are
+// declared stuck rather than slow.
+const chaosStallWindow = 10 * time.Second
+
 // chaosOrderView is the part of an order the checks read.
 type chaosOrderView struct {
 	ID         string      `json:"id"`
@@ -84,9 +88,12 @@ type chaosFinal struct {
 	mail      map[string]int       // mail file → writes
 	mailFirst map[string]time.Time
 	mailFiles map[string]bool
-	// mailReliable is false when the write counts may be incomplete (no inotify, or its queue overflowed).
+	// mailReliable is false when the write counts may be incomplete (inotify's queue overflowed).
 	mailReliable bool
-	errs         []string
+	// kept is what the deadletters service kept ("<consumer>.deadletter/<event id>" → its status: pending,
+	// replayed, discarded); nil when it does not run.
+	kept map[string]string
+	errs []string
 }
 
 // orderIDs is every order of the run: those the clients were told of and those the services announced.
@@ -114,6 +121,7 @@ func (r *chaosRun) awaitQuiet(t *testing.T, ctx context.Context, deadline time.T
 	rdb := redis.NewClient(&redis.Options{Addr: r.redis.Addr})
 	defer rdb.Close()
 	done := map[string]bool{}
+	var drained time.Time // since when no delivery has been outstanding
 	for {
 		ids := r.orderIDs()
 		var open []string
@@ -137,8 +145,19 @@ func (r *chaosRun) awaitQuiet(t *testing.T, ctx context.Context, deadline time.T
 		if err != nil {
 			backlog = append(backlog, err.Error())
 		}
+		switch {
+		case len(backlog) > 0:
+			drained = time.Time{}
+		case drained.IsZero():
+			drained = time.Now()
+		}
 		if len(open) == 0 && len(backlog) == 0 {
 			return fmt.Sprintf("all %d orders terminal, every delivery acknowledged", len(ids))
+		}
+		// With nothing left to deliver, nothing can move the open orders any more (a delivery being retried
+		// stays pending until it is acknowledged or dead-lettered): waiting longer would only wait.
+		if !drained.IsZero() && time.Since(drained) > chaosStallWindow {
+			return fmt.Sprintf("stalled: %d of %d orders not terminal, nothing left to deliver for %s", len(open), len(ids), chaosStallWindow)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			return fmt.Sprintf("gave up waiting: %d of %d orders not terminal, %d consumer groups with deliveries outstanding",
@@ -273,6 +292,27 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 			}
 		}
 	}
+	if dl := r.sys.System.App("deadletters"); dl != nil {
+		f.kept = map[string]string{}
+		cursor := ""
+		for page := 0; page < 1000; page++ { // bounded: 200 per page
+			var p struct {
+				DeadLetters []struct{ DeadLetterTopic, EventID, Status string }
+				Next        string
+			}
+			found, err := chaosGetJSON(dl.URL()+"/v1/deadletters?limit=200&cursor="+cursor, nil, &p)
+			if err != nil || !found {
+				fail("listing the kept dead letters: found %t, %v", found, err)
+				break
+			}
+			for _, d := range p.DeadLetters {
+				f.kept[strings.TrimPrefix(d.DeadLetterTopic, r.sys.TopicPrefix)+"/"+d.EventID] = d.Status
+			}
+			if cursor = p.Next; cursor == "" {
+				break
+			}
+		}
+	}
 	f.mail, f.mailFirst, f.mailReliable = mail.snapshot()
 	entries, err := os.ReadDir(filepath.Join(r.sys.DataDir, "mail"))
 	require.NoError(t, err)
@@ -288,6 +328,9 @@ type chaosTable struct {
 	byName  map[string]*chaosRow
 	kills   []chaosRecovery
 	unknown []string // kills after which no progress through the service was observed
+	// offenders are the orders named by any row, in the order first named; notes say more about some.
+	offenders []string
+	notes     map[string][]string
 }
 
 type chaosRow struct {
@@ -324,7 +367,8 @@ var chaosRows = []string{
 	"e-mails contradicting",
 	"e-mail sent more than once",
 	"e-mail log ≠ mail folder",
-	"dead letters",
+	"dead letters not handled",
+	"dead letter not kept by deadletters",
 	"deliveries outstanding at the end",
 	"event fails its schema",
 	"killed pod not back",
@@ -334,7 +378,7 @@ var chaosRows = []string{
 }
 
 func newChaosTable() *chaosTable {
-	tb := &chaosTable{byName: map[string]*chaosRow{}}
+	tb := &chaosTable{byName: map[string]*chaosRow{}, notes: map[string][]string{}}
 	for _, name := range chaosRows {
 		row := &chaosRow{name: name}
 		tb.rows = append(tb.rows, row)
@@ -352,6 +396,19 @@ func (tb *chaosTable) add(row, id string) {
 	r.count++
 	if !slices.Contains(r.ids, id) {
 		r.ids = append(r.ids, id)
+	}
+}
+
+// flag counts one violation of row by an order, and lists the order among the offenders detailed below the
+// table.
+func (tb *chaosTable) flag(row, orderID string) {
+	tb.add(row, orderID)
+	tb.offend(orderID)
+}
+
+func (tb *chaosTable) offend(orderID string) {
+	if !slices.Contains(tb.offenders, orderID) {
+		tb.offenders = append(tb.offenders, orderID)
 	}
 }
 
@@ -376,14 +433,15 @@ func (r *chaosRun) check(t *testing.T, f *chaosFinal, faults chaosFaultReport, q
 	for _, id := range slices.Sorted(maps.Keys(f.states)) {
 		s := f.states[id]
 		if !s.found {
-			tb.add("order lost (announced, not stored)", id)
+			tb.flag("order lost (announced, not stored)", id)
 			continue
 		}
 		if !slices.Contains(terminal, s.order.Status) {
-			tb.add("order not terminal", id)
+			tb.flag("order not terminal", id)
 		}
 		if problem := chaosHistoryProblem(s.order); problem != "" {
-			tb.add("history not monotonic", id+" ("+problem+")")
+			tb.flag("history not monotonic", id)
+			tb.notes[id] = append(tb.notes[id], "history "+problem)
 		}
 		chaosCheckMoney(tb, id, s)
 		chaosCheckReservation(tb, id, s)
@@ -392,7 +450,15 @@ func (r *chaosRun) check(t *testing.T, f *chaosFinal, faults chaosFaultReport, q
 	r.checkStock(tb, f)
 	for _, topic := range harness.DeadLetterTopics {
 		for _, e := range f.events[topic] {
-			tb.add("dead letters", topic+": "+e.Subject)
+			// Replayed (by the deadletters service) is handled; anything else waits for an operator, or is lost.
+			status, kept := f.kept[topic+"/"+e.ID]
+			if f.kept != nil && !kept {
+				tb.add("dead letter not kept by deadletters", topic+": "+e.Subject)
+			}
+			if status != "replayed" {
+				tb.add("dead letters not handled", topic+": "+e.Subject)
+				tb.offend(e.Subject)
+			}
 		}
 	}
 	if strings.HasPrefix(quiet, "gave up") {
@@ -446,13 +512,13 @@ func (r *chaosRun) checkClients(tb *chaosTable, f *chaosFinal) {
 			// still fail, and the client retries it anyway).
 			announcedDuring := ok && placed.Before(a.end) && (i == 0 || placed.After(o.attempts[i-1].end))
 			if a.status >= 500 && announcedDuring {
-				tb.add("POST answered 5xx after publishing", o.id)
+				tb.flag("POST answered 5xx after publishing", o.id)
 			}
 		}
 	}
 	for id := range f.placed {
 		if !told[id] {
-			tb.add("order no client was told of", id)
+			tb.flag("order no client was told of", id)
 			if s := f.states[id]; s != nil && s.charged() {
 				tb.add("double charge", id+" (no client was told of it)")
 			}
@@ -501,15 +567,15 @@ func chaosCheckMoney(tb *chaosTable, id string, s *chaosState) {
 	refunded := pay == "REFUNDED"
 	switch {
 	case charged && status != "SHIPPED" && !refunded:
-		tb.add("charged, neither shipped nor refunded", id)
+		tb.flag("charged, neither shipped nor refunded", id)
 	case !charged && status == "SHIPPED":
-		tb.add("shipped without a charge", id)
+		tb.flag("shipped without a charge", id)
 	}
 	if (refunded || s.order.RefundedAt != nil) && !charged {
-		tb.add("refund without a charge", id)
+		tb.flag("refund without a charge", id)
 	}
 	if status == "PAYMENT_FAILED" && charged {
-		tb.add("PAYMENT_FAILED but charged", id)
+		tb.flag("PAYMENT_FAILED but charged", id)
 	}
 	disagrees := pay == "CHARGING" ||
 		(pay == "CHARGED" && (!charged || status != "SHIPPED")) ||
@@ -519,7 +585,7 @@ func chaosCheckMoney(tb *chaosTable, id string, s *chaosState) {
 		(refunded != (s.order.RefundedAt != nil)) ||
 		(charged && s.order.TotalCents != nil && s.charge.AmountCents != *s.order.TotalCents)
 	if disagrees {
-		tb.add("payments' record disagrees", id)
+		tb.flag("payments' record disagrees", id)
 	}
 }
 
@@ -532,7 +598,7 @@ func chaosCheckReservation(tb *chaosTable, id string, s *chaosState) {
 	shipped := s.order.Status == "SHIPPED"
 	holds := res == "RESERVED" || res == "EXPIRING"
 	if (shipped && res != "COMMITTED") || (!shipped && slices.Contains(terminal, s.order.Status) && (holds || res == "COMMITTED")) {
-		tb.add("reservation disagrees with the order", id)
+		tb.flag("reservation disagrees with the order", id)
 	}
 }
 
@@ -549,24 +615,24 @@ func chaosCheckMail(tb *chaosTable, id string, s *chaosState, f *chaosFinal) {
 	sent := func(ev string) bool { return slices.Contains(s.sent, ev) }
 	if !sent("order.placed") || len(outcomes) == 0 || len(s.unsent) > 0 && !chaosOnlyWithheld(s.unsent) ||
 		(status == "SHIPPED" && !sent("shipment.dispatched")) || (refunded && !sent("payment.refunded")) {
-		tb.add("e-mail missing", id)
+		tb.flag("e-mail missing", id)
 	}
 	if len(outcomes) > 1 || (sent("shipment.dispatched") && status != "SHIPPED") ||
 		(sent("payment.refunded") && !refunded) || (sent("payment.failed") && s.charged() && !refunded) {
-		tb.add("e-mails contradicting", id)
+		tb.flag("e-mails contradicting", id)
 	}
 	for _, ev := range s.sent {
 		file := id + "-" + ev + ".eml"
 		if !f.mailFiles[file] {
-			tb.add("e-mail log ≠ mail folder", id)
+			tb.flag("e-mail log ≠ mail folder", id)
 		}
 		if f.mail[file] > 1 {
-			tb.add("e-mail sent more than once", id)
+			tb.flag("e-mail sent more than once", id)
 		}
 	}
 	for file := range f.mailFiles {
 		if ev, ok := strings.CutPrefix(file, id+"-"); ok && !sent(strings.TrimSuffix(ev, ".eml")) {
-			tb.add("e-mail log ≠ mail folder", id)
+			tb.flag("e-mail log ≠ mail folder", id)
 		}
 	}
 }
@@ -714,9 +780,9 @@ func (tb *chaosTable) render(r *chaosRun, f *chaosFinal, faults chaosFaultReport
 	for _, n := range f.mail {
 		writes += n
 	}
-	fmt.Fprintf(&b, "faults: %d kills %v, %d Redis pauses (2–5 s), %d/%d duplicate deliveries; %d supervisor restarts; %d e-mail files, %d writes %s\n",
-		len(faults.kills), killed, faults.pauses, faults.duplicatesOK, faults.duplicates, len(r.sv.Restarts()), len(f.mailFiles), writes,
-		map[bool]string{true: "(inotify)", false: "(write counts UNAVAILABLE: duplicate sends not detectable)"}[f.mailReliable])
+	fmt.Fprintf(&b, "faults: %d kills %v, %d Redis pauses (2–5 s; %d signal errors), %d/%d duplicate deliveries; %d supervisor restarts; %d e-mail files, %d writes %s\n",
+		len(faults.kills), killed, len(faults.paused), len(faults.pauseErrs), faults.duplicatesOK, faults.duplicates, len(r.sv.Restarts()), len(f.mailFiles), writes,
+		map[bool]string{true: "(inotify)", false: "(inotify queue overflowed: write counts incomplete, duplicate sends may go unseen)"}[f.mailReliable])
 	took := make([]time.Duration, len(tb.kills))
 	for i, k := range tb.kills {
 		took[i] = k.took
@@ -730,9 +796,19 @@ func (tb *chaosTable) render(r *chaosRun, f *chaosFinal, faults chaosFaultReport
 	}
 	b.WriteString("\n")
 	for _, k := range tb.kills {
-		fmt.Fprintf(&b, "  kill %-32s restarted +%-6s ready +%-6s recovered +%s\n", k.kill.String(),
+		note := ""
+		if k.kill.restarts > 1 {
+			note += fmt.Sprintf(" (%d restarts)", k.kill.restarts)
+		}
+		for _, p := range faults.paused {
+			if p[0].Before(k.kill.restart.ReadyAt) && p[1].After(k.kill.at) {
+				note += " (Redis paused meanwhile)"
+				break
+			}
+		}
+		fmt.Fprintf(&b, "  kill %-32s restarted +%-6s ready +%-6s recovered +%s%s\n", k.kill.String(),
 			k.kill.restart.StartedAt.Sub(k.kill.at).Round(10*time.Millisecond), k.kill.restart.ReadyAt.Sub(k.kill.at).Round(10*time.Millisecond),
-			(k.kill.restart.StartedAt.Sub(k.kill.at) + k.took).Round(10*time.Millisecond))
+			(k.kill.restart.StartedAt.Sub(k.kill.at) + k.took).Round(10*time.Millisecond), note)
 	}
 	fmt.Fprintf(&b, "%-42s %6s  %s\n", "check", "count", "offending (up to 10)")
 	for _, row := range tb.rows {
@@ -744,7 +820,69 @@ func (tb *chaosTable) render(r *chaosRun, f *chaosFinal, faults chaosFaultReport
 		fmt.Fprintf(&b, "%-42s %6d  %s\n", row.name, row.count, strings.Join(ids, " "))
 	}
 	fmt.Fprintf(&b, "TOTAL VIOLATIONS: %d", tb.violations())
+	tb.renderOffenders(&b, r, f)
 	return b.String()
+}
+
+// chaosMaxDetailed bounds the offending orders described in full under the table.
+const chaosMaxDetailed = 20
+
+// renderOffenders describes the first offending orders in full: what the client asked and was told, and what
+// every service and the provider say, so a violation can be followed without rerunning.
+func (tb *chaosTable) renderOffenders(b *strings.Builder, r *chaosRun, f *chaosFinal) {
+	byID := map[string]*chaosOrder{}
+	for _, o := range r.orders {
+		for _, id := range o.ids {
+			byID[id] = o
+		}
+	}
+	for i, id := range tb.offenders {
+		if i == chaosMaxDetailed {
+			fmt.Fprintf(b, "\n… %d more offending orders", len(tb.offenders)-i)
+			break
+		}
+		s := f.states[id]
+		if s == nil {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s:", id)
+		if o := byID[id]; o != nil {
+			var answers []string
+			for _, a := range o.attempts {
+				if a.err != nil {
+					answers = append(answers, "no answer")
+				} else {
+					answers = append(answers, fmt.Sprint(a.status))
+				}
+			}
+			fmt.Fprintf(b, " client %s %v key %s, POST answers [%s]", o.token, o.items, o.key, strings.Join(answers, ", "))
+			if o.cancelAfter > 0 {
+				fmt.Fprintf(b, ", cancel after %s → %d", o.cancelAfter, o.cancelStatus)
+			}
+			b.WriteString(";")
+		}
+		var history []string
+		for _, h := range s.order.History {
+			history = append(history, h.Status+"@"+h.At.Format("15:04:05.000"))
+		}
+		charge := "none"
+		if s.charge != nil {
+			charge = fmt.Sprintf("%s (%d attempts)", chaosOrDash(s.charge.Status), s.charge.Attempts)
+		}
+		reservation := "none"
+		if s.reservation != nil {
+			reservation = s.reservation.Status
+		}
+		var writes []string
+		for _, ev := range s.sent {
+			writes = append(writes, fmt.Sprintf("%s×%d", ev, f.mail[id+"-"+ev+".eml"]))
+		}
+		fmt.Fprintf(b, " order %s %v; payment %s; provider %s; reservation %s; e-mails %v unsent %v",
+			chaosOrDash(s.order.Status), history, chaosOrDash(s.paymentStatus()), charge, reservation, writes, s.unsent)
+		for _, n := range tb.notes[id] {
+			b.WriteString("; " + n)
+		}
+	}
 }
 
 func chaosOrDash(s string) string {

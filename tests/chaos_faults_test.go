@@ -19,7 +19,9 @@ type chaosKill struct {
 	// restart is the supervisor's restart of the killed process (zero StartedAt: none seen); err says why the
 	// kill or the wait for the pod failed.
 	restart harness.Restart
-	err     error
+	// restarts counts the processes the supervisor started before one stayed up (more than one: a crash loop).
+	restarts int
+	err      error
 }
 
 func (k chaosKill) String() string {
@@ -28,8 +30,9 @@ func (k chaosKill) String() string {
 
 // chaosFaultReport is what the injectors did.
 type chaosFaultReport struct {
-	kills                    []chaosKill
-	pauses                   int
+	kills []chaosKill
+	// paused are the [from, to] windows Redis was stopped.
+	paused                   [][2]time.Time
 	pauseErrs                []error
 	duplicates, duplicatesOK int
 }
@@ -91,7 +94,7 @@ func (r *chaosRun) kill(ctx context.Context, rng *rand.Rand, start, until time.T
 		k := chaosKill{app: v.app, part: v.part}
 		k.at, k.err = r.sv.Kill(v.app, v.part)
 		if k.err == nil {
-			k.restart, k.err = r.awaitRestart(ctx, k)
+			k.restart, k.restarts, k.err = r.awaitRestart(ctx, k)
 		}
 		f.mu.Lock()
 		f.report.kills = append(f.report.kills, k)
@@ -100,19 +103,30 @@ func (r *chaosRun) kill(ctx context.Context, rng *rand.Rand, start, until time.T
 }
 
 // awaitRestart waits for the supervisor to restart the killed process and for every pod to be ready again.
-func (r *chaosRun) awaitRestart(ctx context.Context, k chaosKill) (harness.Restart, error) {
+// It returns the first restart after the kill, with the time the pod was ready again: when the first new
+// process died too (a crash loop), recovery is still counted from the first restart.
+func (r *chaosRun) awaitRestart(ctx context.Context, k chaosKill) (harness.Restart, int, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
+		var first harness.Restart
+		n := 0
 		for _, rs := range r.sv.Restarts() {
-			if rs.App == k.app && rs.Part == k.part && !rs.DiedAt.Before(k.at) && !rs.ReadyAt.IsZero() {
-				return rs, r.sv.AwaitReady(ctx, time.Until(deadline))
+			if rs.App != k.app || rs.Part != k.part || rs.DiedAt.Before(k.at) {
+				continue
+			}
+			if n++; n == 1 {
+				first = rs
+			}
+			if !rs.ReadyAt.IsZero() {
+				first.ReadyAt = rs.ReadyAt
+				return first, n, r.sv.AwaitReady(ctx, time.Until(deadline))
 			}
 		}
 		if time.Now().After(deadline) {
-			return harness.Restart{}, fmt.Errorf("%s was not restarted and ready within 2m", k)
+			return harness.Restart{}, n, fmt.Errorf("%s was not restarted and ready within 2m", k)
 		}
 		if !chaosSleepUntil(ctx, time.Now().Add(50*time.Millisecond)) {
-			return harness.Restart{}, ctx.Err()
+			return harness.Restart{}, n, ctx.Err()
 		}
 	}
 }
@@ -132,6 +146,7 @@ func (r *chaosRun) pauseRedis(ctx context.Context, rng *rand.Rand, start, until 
 			return
 		}
 		d := 2*time.Second + time.Duration(rng.Int64N(int64(3*time.Second)))
+		from := time.Now()
 		if err := r.redis.Pause(); err != nil {
 			f.mu.Lock()
 			f.report.pauseErrs = append(f.report.pauseErrs, err)
@@ -141,7 +156,7 @@ func (r *chaosRun) pauseRedis(ctx context.Context, rng *rand.Rand, start, until 
 		chaosSleepUntil(ctx, time.Now().Add(d))
 		err := r.redis.Resume()
 		f.mu.Lock()
-		f.report.pauses++
+		f.report.paused = append(f.report.paused, [2]time.Time{from, time.Now()})
 		if err != nil {
 			f.report.pauseErrs = append(f.report.pauseErrs, err)
 		}

@@ -3,6 +3,7 @@ package tests
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -59,4 +60,35 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 			s.verify()
 		}
 	})
+}
+
+// TestChargeLostInACrashThenCancelledIsRefunded: payments charges the card and dies before recording the
+// outcome; the customer cancels while it is down. The intent recorded before the charge makes the restarted
+// payments look the charge up and refund it — never a VOIDED record with the money kept.
+func TestChargeLostInACrashThenCancelledIsRefunded(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{Env: failpoints("payments", "payments.after-charge=crash")})
+	s.stock("MUG", 899, 5)
+	o := s.place(orderBody("tok_visa", "MUG", 1))
+	payments := s.App("payments")
+	require.True(t, payments.AppExited(settle), "the failpoint crashed payments between the charge and its record")
+
+	r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
+	s.await(o.ID, "CANCELLED", settle)
+	// The restarted payments holds the redelivered stock.reserved back, so order.cancelled is handled first: the
+	// order in which the old code voided the payment and kept the money.
+	require.NoError(t, payments.Restart(t.Context(), map[string]string{"FAILPOINTS": "payments.before-charge=sleep(3s)"}))
+
+	require.Eventually(t, func() bool { return s.order(o.ID).RefundedAt != nil }, settle, 100*time.Millisecond,
+		"orders learns of the refund")
+	var pay struct{ Status, PaymentID, RefundID string }
+	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+	assert.Equal(t, "REFUNDED", pay.Status)
+	assert.NotEmpty(t, pay.RefundID)
+	c, ok := s.providerCharge(o.ID)
+	require.True(t, ok)
+	assert.Equal(t, "succeeded", c.Status, "the card was charged before the crash")
+	s.awaitEmails(o.ID, "order.placed", "order.cancelled", "payment.refunded")
+	s.verify()
 }

@@ -119,7 +119,9 @@ func TestCancellation(t *testing.T) {
 		require.Eventually(t, func() bool {
 			return s.getJSON("payments", "/v1/payments/"+o.ID, &pay) == http.StatusOK && pay.Status == "VOIDED"
 		}, settle, 100*time.Millisecond)
-		time.Sleep(4 * time.Second) // let the delayed stock.reserved delivery reach payments
+		// The stock.reserved delivery the failpoint holds back reaches payments after the void: wait until
+		// payments has handled it, then check it charged nothing.
+		s.AwaitAppLog(t, "payments", settle, "event handled", "event_id="+o.ID+"/stock.reserved")
 		_, charged := s.providerCharge(o.ID)
 		assert.False(t, charged, "a voided order is never charged")
 		assert.Equal(t, 3, s.product("MUG").Available)
@@ -143,7 +145,9 @@ func TestCancellation(t *testing.T) {
 		var sh struct{ Status, Reason string }
 		require.Equal(t, http.StatusOK, s.getJSON("shipping", "/v1/shipments/"+o.ID, &sh))
 		assert.Equal(t, "CANCELLED", sh.Status, "the delayed dispatch found the order stopped")
-		time.Sleep(4 * time.Second)
+		// The held-back payment.succeeded delivery reaches shipping after the stop: wait until shipping has
+		// handled it, then check it wrote no label.
+		s.AwaitAppLog(t, "shipping", settle, "event handled", "event_id="+o.ID+"/payment.succeeded")
 		_, err := os.Stat(filepath.Join(s.DataDir, "labels", o.ID+".json"))
 		assert.True(t, os.IsNotExist(err), "no label for a cancelled order")
 		s.awaitEmails(o.ID, "order.placed", "order.cancelled", "payment.refunded")

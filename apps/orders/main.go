@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +21,21 @@ import (
 type Config struct {
 	service.Config
 	StateStore string `env:"STATESTORE_NAME,notEmpty" envDefault:"orders-store"`
+	// SLABinding is the cron input binding that triggers the sweep of orders past their SLA.
+	SLABinding string `env:"SLA_BINDING,notEmpty" envDefault:"order-sla"`
+	// OrderSLA is how long an open order may go without a change before the sweep re-drives it. It must
+	// outlast an ordinary saga and the sidecar's delivery retries (about a minute), or healthy orders are
+	// re-driven for nothing (harmless, but noisy).
+	OrderSLA time.Duration `env:"ORDER_SLA" envDefault:"2m"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	errs := []error{c.Config.Validate()}
+	if c.OrderSLA < time.Second {
+		errs = append(errs, fmt.Errorf("ORDER_SLA must be at least 1s, got %s", c.OrderSLA))
+	}
+	return errors.Join(errs...)
 }
 
 func main() { service.Main("orders", run) }
@@ -26,16 +43,18 @@ func main() { service.Main("orders", run) }
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("orders", 8080)}
 	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
-		d.Uses(cfg.StateStore)
+		d.Uses(cfg.StateStore, cfg.SLABinding)
 		svc := order.NewService(
 			daprx.NewStore[order.Order](d.Dapr, cfg.StateStore),
 			daprx.NewStore[order.Claim](d.Dapr, cfg.StateStore),
 			daprx.NewStore[order.CustomerIndex](d.Dapr, cfg.StateStore),
+			daprx.NewStore[order.OpenShard](d.Dapr, cfg.StateStore),
 			d.Publisher,
+			cfg.OrderSLA,
 			time.Now,
 			uuid.NewString,
 		)
-		api.Register(d.Engine, d.Events, svc)
+		api.Register(d.Engine, d.Events, svc, cfg.SLABinding)
 		return nil, nil
 	})
 }

@@ -44,7 +44,7 @@ var simulators = map[string]string{
 
 // requiredComponents are the Dapr components the apps' code uses, by name, with the apps that use each (the
 // defaults of PUBSUB_NAME in internal/platform/service, and of STATESTORE_NAME, EMAIL_BINDING,
-// LABELS_BINDING, CARD_PROVIDER_BINDING, SECRET_STORE and EXPIRY_BINDING in apps/*/main.go). Every overlay
+// LABELS_BINDING, CARD_PROVIDER_BINDING, SECRET_STORE, EXPIRY_BINDING and SLA_BINDING in apps/*/main.go). Every overlay
 // must define each exactly once, and a component's scopes must include the apps that use it.
 var requiredComponents = map[string][]string{
 	"pubsub":              {"orders", "inventory", "payments", "shipping", "notifications", "deadletters"},
@@ -59,6 +59,7 @@ var requiredComponents = map[string][]string{
 	"card-provider":       {"payments"},
 	"secretstore":         {"payments"},
 	"reservation-expiry":  {"inventory"},
+	"order-sla":           {"orders"},
 }
 
 // Finding is one problem in a rendered overlay, about one object.

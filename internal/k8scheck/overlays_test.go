@@ -13,11 +13,12 @@ func TestOverlays(t *testing.T) {
 	t.Parallel()
 	// Shared by every overlay: the Namespace, the six Dapr services (ServiceAccount, Service, Deployment,
 	// PodDisruptionBudget) and the orders HPA, six network policies, the Configuration, the Resiliency, 30
-	// Subscriptions and 12 Components (the profile's eleven plus the reservation-expiry cron binding).
+	// Subscriptions and 13 Components (the profile's eleven plus the reservation-expiry and order-sla cron
+	// bindings).
 	cloud := map[string]int{
 		"Namespace": 1, "ServiceAccount": 6, "Service": 6, "Deployment": 6, "PodDisruptionBudget": 6,
 		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 7, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-		"Component": 12, "ScaledObject": 5, "TriggerAuthentication": 1,
+		"Component": 13, "ScaledObject": 5, "TriggerAuthentication": 1,
 	}
 	tests := []struct {
 		overlay string
@@ -30,7 +31,7 @@ func TestOverlays(t *testing.T) {
 			counts: map[string]int{
 				"Namespace": 1, "ServiceAccount": 8, "Service": 8, "Deployment": 8, "PodDisruptionBudget": 6,
 				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-				"Component": 12, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
+				"Component": 13, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
 			},
 		},
 		{overlay: "aws", counts: cloud},

@@ -77,7 +77,7 @@ func backendFor(profile string) (backend, error) {
 // storeOverrides sets key to value on every service's state store.
 func storeOverrides(key, value string) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	for _, app := range []string{"orders", "inventory", "payments", "shipping", "notifications"} {
+	for _, app := range []string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"} {
 		out[app+"-store"] = map[string]string{key: value}
 	}
 	return out

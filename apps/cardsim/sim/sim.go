@@ -23,9 +23,10 @@
 //	                            without an answer
 //	anything else               declined: card_declined ("unknown card token")
 //
-// The last two are the gateway faults that make an outcome unknown to the caller although the card was
-// charged. A caller resolves them as with a real gateway: GET /v1/charges?idempotencyKey=… answers what was
-// decided under a key (404: nothing was charged under it), quickly and whatever the token.
+// tok_slow_approve and tok_approve_drop are the gateway faults that leave the caller without an outcome
+// although the card was charged. A caller resolves them as with a real gateway: GET
+// /v1/charges?idempotencyKey=… answers what was decided under a key (404: nothing was charged under it),
+// quickly and whatever the token.
 // GET /v1/charges/{key} is the simulator's own ledger for tests: every key it saw, decided or not, with the
 // number of charge requests made under it.
 package sim

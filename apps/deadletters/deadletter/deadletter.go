@@ -5,7 +5,7 @@
 // it was published to — until an operator replays it to that topic or discards it.
 //
 // Delivery is at least once and the same dead letter may arrive twice at once, so a dead letter's id is derived
-// from the consuming app and the CloudEvent id, and its record is written create-only: a redelivery finds it
+// from the consuming app and the CloudEvent id, and its record is created only if absent: a redelivery finds it
 // and changes nothing. Receive never reports a dead letter as unprocessable — one that cannot even be parsed is
 // kept as raw bytes with the reason — because a dead letter of the dead-letter service would have nowhere to go.
 package deadletter
@@ -71,7 +71,7 @@ type DeadLetter struct {
 	Source      string `json:"source,omitempty"`
 	Subject     string `json:"subject,omitempty"`
 	TraceParent string `json:"traceparent,omitempty"`
-	// Event is the CloudEvent exactly as it died, when the body was JSON; Raw holds any other body.
+	// Event is the CloudEvent as it died (its JSON unchanged but for whitespace); Raw holds a body that is not JSON.
 	Event json.RawMessage `json:"event,omitempty"`
 	Raw   []byte          `json:"raw,omitempty"`
 	// ParseError says why the body is not a usable CloudEvent; such a dead letter cannot be replayed.

@@ -4,14 +4,17 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
 
 	"orderflow/apps/orders/order"
 	"orderflow/internal/events"
+	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 )
@@ -47,12 +50,14 @@ func view(o order.Order) OrderView {
 	}
 }
 
-// Register mounts the public API on e and the event routes on r.
-func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service) {
+// Register mounts the public API on e and the event routes on r. slaBinding is the cron input binding's
+// component name.
+func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service, slaBinding string) {
 	h := handlers{svc: svc}
 	v1 := e.Group("/v1")
 	v1.POST("/orders", h.place)
 	v1.GET("/orders", h.list)
+	v1.GET("/orders/overdue", h.overdue)
 	v1.GET("/orders/:id", h.get)
 	v1.POST("/orders/:id/cancel", h.cancel)
 
@@ -66,6 +71,20 @@ func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service) {
 	r.On(events.PaymentRefunded, subscriber.Typed(svc.OnPaymentRefunded))
 	r.On(events.ShipmentDispatched, subscriber.Typed(svc.OnShipmentDispatched))
 	r.On(events.ShipmentCancelled, subscriber.Typed(svc.OnShipmentCancelled))
+	r.OnBinding(slaBinding, func(ctx context.Context) error {
+		res, err := svc.Sweep(ctx)
+		if res != (order.SweepResult{}) {
+			log := logging.From(ctx).WithFields(logrus.Fields{
+				"overdue": res.Overdue, "stuck": res.Stuck, "redriven": res.Redriven, "closed": res.Closed,
+			})
+			if res.Overdue > 0 {
+				log.Warn("SLA sweep: orders past their SLA")
+			} else {
+				log.Info("SLA sweep")
+			}
+		}
+		return err
+	})
 }
 
 type handlers struct{ svc *order.Service }
@@ -104,16 +123,22 @@ func (h handlers) get(c *gin.Context) {
 	c.JSON(http.StatusOK, view(o))
 }
 
-func (h handlers) list(c *gin.Context) {
-	limit := 50
-	if raw := c.Query("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil {
-			n = -1
-		}
-		limit = n
+// limitParam reads the limit query parameter; a value that is not a number is passed on as -1, for the
+// domain to reject with the range it accepts.
+func limitParam(c *gin.Context, def int) int {
+	raw := c.Query("limit")
+	if raw == "" {
+		return def
 	}
-	orders, err := h.svc.List(c.Request.Context(), c.Query("customerId"), limit)
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (h handlers) list(c *gin.Context) {
+	orders, err := h.svc.List(c.Request.Context(), c.Query("customerId"), limitParam(c, 50))
 	if err != nil {
 		web.Error(c, err)
 		return
@@ -132,4 +157,44 @@ func (h handlers) cancel(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusAccepted, view(o))
+}
+
+// OverdueView is an open order past the SLA, as the overdue listing shows it.
+type OverdueView struct {
+	ID        string       `json:"id"`
+	Status    order.Status `json:"status"`
+	CreatedAt time.Time    `json:"createdAt"`
+	UpdatedAt time.Time    `json:"updatedAt"`
+	// AgeSeconds is the time since the order was placed, IdleSeconds the time since it last changed.
+	AgeSeconds    int64      `json:"ageSeconds"`
+	IdleSeconds   int64      `json:"idleSeconds"`
+	Redrives      int        `json:"redrives"`
+	LastRedriveAt *time.Time `json:"lastRedriveAt,omitempty"`
+	Stuck         bool       `json:"stuck"`
+}
+
+// OverdueList is the answer of GET /v1/orders/overdue. The counts cover every overdue order, the list at most
+// limit of them; until orderflow exports metrics, the counts are the SLA's metric.
+type OverdueList struct {
+	SLASeconds int64         `json:"slaSeconds"`
+	Overdue    int           `json:"overdue"`
+	Stuck      int           `json:"stuck"`
+	Orders     []OverdueView `json:"orders"`
+}
+
+func (h handlers) overdue(c *gin.Context) {
+	rep, err := h.svc.ListOverdue(c.Request.Context(), limitParam(c, 100))
+	if err != nil {
+		web.Error(c, err)
+		return
+	}
+	out := OverdueList{SLASeconds: int64(rep.SLA / time.Second), Overdue: rep.Overdue, Stuck: rep.Stuck, Orders: make([]OverdueView, len(rep.Orders))}
+	for i, d := range rep.Orders {
+		out.Orders[i] = OverdueView{
+			ID: d.Order.ID, Status: d.Order.Status, CreatedAt: d.Order.CreatedAt, UpdatedAt: d.Order.UpdatedAt,
+			AgeSeconds: int64(d.Age / time.Second), IdleSeconds: int64(d.Idle / time.Second),
+			Redrives: d.Redrives, LastRedriveAt: d.LastRedriveAt, Stuck: d.Stuck,
+		}
+	}
+	c.JSON(http.StatusOK, out)
 }

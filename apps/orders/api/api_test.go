@@ -46,8 +46,8 @@ func newTestServer(t *testing.T) testServer {
 	var n atomic.Int64
 	s := testServer{handler: e, orders: kvfake.New[order.Order](), pub: &eventstest.Publisher{}}
 	svc := order.NewService(s.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
-		s.pub, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
-	api.Register(e, subscriber.NewRouter(e, "", ""), svc)
+		kvfake.New[order.OpenShard](), s.pub, time.Minute, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "order-sla")
 	return s
 }
 
@@ -207,4 +207,85 @@ func TestReadAndCancelAPI(t *testing.T) {
 			assert.Equal(t, tc.want, rec.Code, rec.Body.String())
 		})
 	}
+}
+
+// deliverStale hands orders' own event route an order.placed from long ago that nobody else saw, as if every
+// other delivery of it had been lost: the stored order is past the SLA at once.
+func (s testServer) deliverStale(t *testing.T, id string) {
+	t.Helper()
+	at := time.Now().Add(-time.Hour).UTC()
+	env, err := events.Wrap(events.New(events.OrderPlaced, id, at, events.OrderPlacedData{
+		OrderID: id, CustomerID: "c-42", Email: "ada@example.com",
+		Items: []events.Item{{SKU: "SKU-1", Quantity: 1}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
+	}), "orders", "")
+	require.NoError(t, err)
+	body, err := json.Marshal(env)
+	require.NoError(t, err)
+	rec := call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
+		map[string]string{"Content-Type": "application/cloudevents+json"})
+	require.JSONEq(t, `{"status":"SUCCESS"}`, rec.Body.String())
+}
+
+func TestOverdueAPI(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		query      string
+		wantStatus int
+		wantListed int
+	}{
+		{name: "default limit", wantStatus: http.StatusOK, wantListed: 2},
+		{name: "limited", query: "?limit=1", wantStatus: http.StatusOK, wantListed: 1},
+		{name: "limit not a number", query: "?limit=x", wantStatus: http.StatusBadRequest},
+		{name: "limit zero", query: "?limit=0", wantStatus: http.StatusBadRequest},
+		{name: "limit too large", query: "?limit=501", wantStatus: http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newTestServer(t)
+			s.deliverStale(t, "stale-1")
+			s.deliverStale(t, "stale-2")
+			require.Equal(t, http.StatusCreated, call(s.handler, http.MethodPost, "/v1/orders", validBody, nil).Code, "a fresh order is not overdue")
+
+			rec := call(s.handler, http.MethodGet, "/v1/orders/overdue"+tc.query, "", nil)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			if tc.wantStatus != http.StatusOK {
+				assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
+				var p web.Problem
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+				assert.Equal(t, "limit", p.Field)
+				return
+			}
+			var list api.OverdueList
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &list))
+			assert.Equal(t, 2, list.Overdue, "the counts cover every overdue order, whatever the limit")
+			assert.Equal(t, int64(60), list.SLASeconds)
+			require.Len(t, list.Orders, tc.wantListed)
+			got := list.Orders[0]
+			assert.Equal(t, "stale-1", got.ID)
+			assert.Equal(t, order.Pending, got.Status)
+			assert.GreaterOrEqual(t, got.AgeSeconds, int64(3600))
+			assert.NotContains(t, rec.Body.String(), "open/", "no store keys in the answer")
+		})
+	}
+}
+
+func TestSLABindingRedrivesOverdueOrders(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	s.deliverStale(t, "stale-1")
+	before := len(s.pub.Of(events.OrderPlaced))
+
+	rec := call(s.handler, http.MethodPost, "/order-sla", "", nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+	placed := s.pub.Of(events.OrderPlaced)
+	require.Len(t, placed, before+1, "the overdue order's order.placed is published again")
+	assert.Equal(t, "stale-1/order.placed", placed[before].ID)
+	var list api.OverdueList
+	require.NoError(t, json.Unmarshal(call(s.handler, http.MethodGet, "/v1/orders/overdue", "", nil).Body.Bytes(), &list))
+	require.Len(t, list.Orders, 1)
+	assert.Equal(t, 1, list.Orders[0].Redrives)
+	assert.NotNil(t, list.Orders[0].LastRedriveAt)
 }

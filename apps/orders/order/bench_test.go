@@ -18,7 +18,7 @@ import (
 func BenchmarkPlace(b *testing.B) {
 	var n atomic.Int64
 	svc := order.NewService(kvfake.New[order.Order](), kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
-		&eventstest.Publisher{}, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
+		kvfake.New[order.OpenShard](), &eventstest.Publisher{}, 2*time.Minute, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
 	cmd := validCommand()
 	cmd.Items = append(cmd.Items, events.Item{SKU: "SKU-2", Quantity: 1})
 	b.ReportAllocs()
@@ -36,7 +36,7 @@ func BenchmarkApplyEvent(b *testing.B) {
 	const eventsPerOrder = 10
 	var n atomic.Int64
 	svc := order.NewService(kvfake.New[order.Order](), kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
-		&eventstest.Publisher{}, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
+		kvfake.New[order.OpenShard](), &eventstest.Publisher{}, 2*time.Minute, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
 	var current order.Order
 	b.ReportAllocs()
 	i := 0

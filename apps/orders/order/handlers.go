@@ -37,6 +37,10 @@ func (s *Service) apply(ctx context.Context, orderID, eventID string, change fun
 				return fmt.Errorf("updating order %s: %w", orderID, err)
 			}
 		}
+		// Also on a duplicate: the first delivery may have died before taking the order out.
+		if o.Status.Terminal() {
+			s.markClosed(ctx, orderID)
+		}
 		if emit == nil {
 			return nil
 		}
@@ -49,7 +53,7 @@ func (s *Service) apply(ctx context.Context, orderID, eventID string, change fun
 }
 
 // OnPlaced stores the order from its own order.placed event if the API request that published it died before
-// storing it, and makes sure the customer index lists it.
+// storing it, and makes sure the customer index and, while it is open, the index of open orders list it.
 func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedData) error {
 	o := Order{
 		ID: d.OrderID, CustomerID: d.CustomerID, Email: d.Email, Items: d.Items, Payment: d.Payment,
@@ -57,18 +61,28 @@ func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedDa
 		CreatedAt: d.PlacedAt.UTC(), UpdatedAt: d.PlacedAt.UTC(),
 	}
 	// Normally the API stored it already: look before creating, so the common case is not a write collision.
-	if _, _, err := s.orders.Get(ctx, orderKey(o.ID)); err == nil {
-		return s.index(ctx, d.CustomerID, d.OrderID)
-	} else if !isNotFound(err) {
-		return err
-	}
-	err := s.orders.Create(ctx, orderKey(o.ID), o)
+	stored, _, err := s.orders.Get(ctx, orderKey(o.ID))
 	switch {
 	case err == nil:
-		// Usual under load (the event overtook the API's own write), essential after a crash in between.
-		logging.From(ctx).Debug("stored the order from its order.placed event")
-	case !isConflict(err):
-		return fmt.Errorf("storing order %s from its event: %w", o.ID, err)
+		o = stored
+	case !isNotFound(err):
+		return err
+	default:
+		err := s.orders.Create(ctx, orderKey(o.ID), o)
+		switch {
+		case err == nil:
+			// Usual under load (the event overtook the API's own write), essential after a crash in between.
+			logging.From(ctx).Debug("stored the order from its order.placed event")
+		case !isConflict(err):
+			return fmt.Errorf("storing order %s from its event: %w", o.ID, err)
+		}
+	}
+	// A redelivery or an SLA re-drive can come after the order finished; it must not list it as open again.
+	// (A finish racing this check leaves a terminal order in the index, which the sweep drops.)
+	if !o.Status.Terminal() {
+		if err := s.markOpen(ctx, o.ID); err != nil {
+			return err
+		}
 	}
 	return s.index(ctx, d.CustomerID, d.OrderID)
 }

@@ -86,17 +86,37 @@ type Shipment struct {
 func (o Order) Cancellable() bool { return !o.Status.Terminal() }
 
 // transition moves the order to status s at time at, recording it in the history. It refuses to leave a
-// terminal status or to step backwards on the happy path.
+// terminal status or to step backwards on the happy path; a happy-path step learned late is still recorded
+// (see recordLateStep).
 func (o *Order) transition(s Status, at time.Time, reason string) bool {
-	if o.Status == s || o.Status.Terminal() {
+	if o.Status == s {
 		return false
 	}
-	if s.progress() >= 0 && s.progress() < o.Status.progress() {
+	if o.Status.Terminal() || (s.progress() >= 0 && s.progress() < o.Status.progress()) {
+		o.recordLateStep(s, at)
 		return false
 	}
 	o.Status, o.Reason = s, reason
 	o.History = append(o.History, Change{Status: s, At: at.UTC(), Reason: reason})
 	return true
+}
+
+// recordLateStep puts a happy-path step that orders learns after a later one (orders and payments both
+// consume stock.reserved, so payment.succeeded can be applied first) into the history where it happened: the
+// history is the saga's steps in saga order, each once, and the status never moves back. Only a step the
+// current status proves happened is inserted — PAID, SHIPPED and PAYMENT_FAILED all follow a reservation —
+// never an outcome, and nothing into an order that was rejected or stopped.
+func (o *Order) recordLateStep(s Status, at time.Time) {
+	implied := s.progress() >= 0 && !s.Terminal() &&
+		(o.Status.progress() > s.progress() || (o.Status == PaymentFailed && s == Reserved))
+	if !implied || slices.ContainsFunc(o.History, func(c Change) bool { return c.Status == s }) {
+		return
+	}
+	i := slices.IndexFunc(o.History, func(c Change) bool { return c.Status.progress() < 0 || c.Status.progress() > s.progress() })
+	if i < 0 {
+		i = len(o.History)
+	}
+	o.History = slices.Insert(o.History, i, Change{Status: s, At: at.UTC()})
 }
 
 func (o Order) placedEvent() events.Event {

@@ -40,6 +40,14 @@ type IndexStore interface {
 	Update(ctx context.Context, key string, idx CustomerIndex, etag string) error
 }
 
+// OpenIndexStore persists the shards of the index of open orders (OpenShard), read by the SLA sweep.
+type OpenIndexStore interface {
+	Get(ctx context.Context, key string) (OpenShard, string, error)
+	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[OpenShard], error)
+	Create(ctx context.Context, key string, sh OpenShard, opts ...kv.WriteOption) error
+	Update(ctx context.Context, key string, sh OpenShard, etag string) error
+}
+
 // Publisher publishes events to the broker.
 type Publisher interface {
 	Publish(ctx context.Context, evs ...events.Event) error

@@ -42,14 +42,19 @@ type Service struct {
 	orders  Store
 	claims  ClaimStore
 	indexes IndexStore
+	open    OpenIndexStore
 	pub     Publisher
-	now     func() time.Time
-	newID   func() string
+	// sla is how long an open order may go without a change before the sweep re-drives it.
+	sla   time.Duration
+	now   func() time.Time
+	newID func() string
 }
 
-// NewService wires the use cases to their ports. now and newID are injectable for tests.
-func NewService(orders Store, claims ClaimStore, indexes IndexStore, pub Publisher, now func() time.Time, newID func() string) *Service {
-	return &Service{orders: orders, claims: claims, indexes: indexes, pub: pub, now: now, newID: newID}
+// NewService wires the use cases to their ports. sla is ORDER_SLA (see Sweep); now and newID are injectable
+// for tests.
+func NewService(orders Store, claims ClaimStore, indexes IndexStore, open OpenIndexStore, pub Publisher, sla time.Duration,
+	now func() time.Time, newID func() string) *Service {
+	return &Service{orders: orders, claims: claims, indexes: indexes, open: open, pub: pub, sla: sla, now: now, newID: newID}
 }
 
 func orderKey(id string) string    { return "order/" + id }
@@ -62,6 +67,9 @@ func notYetKnown(id string) error {
 }
 func tooContended(key string) error {
 	return apperr.New(apperr.Unavailable, "too many concurrent updates of %s", key)
+}
+func invalidLimit() error {
+	return apperr.Invalidf("limit", "must be between 1 and %d", MaxListedOrders)
 }
 
 // PlaceCommand is a customer's request to place an order.
@@ -179,6 +187,11 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 		logging.From(ctx).WithError(err).Warn("storing the announced order failed; its order.placed subscription will store it")
 		return o, Announced, nil
 	}
+	// Indexed only once stored, so the sweep always finds what it lists. OnPlaced indexes it too: a failure
+	// here, or a crash just before, only delays the SLA watch by a delivery.
+	if err := s.markOpen(ctx, id); err != nil {
+		logging.From(ctx).WithError(err).Warn("indexing the open order failed; its order.placed subscription will index it")
+	}
 	return o, placement, nil
 }
 
@@ -232,7 +245,7 @@ func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Ord
 		return nil, apperr.Invalidf("customerId", "is required: 1-64 letters, digits or . _ : -")
 	}
 	if limit < 1 || limit > MaxListedOrders {
-		return nil, apperr.Invalidf("limit", "must be between 1 and %d", MaxListedOrders)
+		return nil, invalidLimit()
 	}
 	idx, _, err := s.indexes.Get(ctx, customerKey(customerID))
 	if isNotFound(err) {
@@ -270,9 +283,14 @@ func (s *Service) RequestCancel(ctx context.Context, id string) (Order, error) {
 	if o.CancelRequestedAt != nil {
 		at = *o.CancelRequestedAt
 	}
-	ev := events.New(events.OrderCancelRequested, id, at, events.OrderCancelRequestedData{OrderID: id, RequestedAt: at})
-	if err := s.pub.Publish(ctx, ev); err != nil {
+	if err := s.pub.Publish(ctx, cancelRequestedEvent(id, at)); err != nil {
 		return Order{}, fmt.Errorf("requesting cancellation of %s: %w", id, err)
 	}
 	return o, nil
+}
+
+// cancelRequestedEvent is order.cancel-requested as first requested at at, so every publication of it is the
+// same event.
+func cancelRequestedEvent(orderID string, at time.Time) events.Event {
+	return events.New(events.OrderCancelRequested, orderID, at, events.OrderCancelRequestedData{OrderID: orderID, RequestedAt: at})
 }

@@ -18,9 +18,13 @@ import (
 	"orderflow/internal/platform/eventstest"
 )
 
+// testSLA is the fixture's ORDER_SLA.
+const testSLA = 2 * time.Minute
+
 type fixture struct {
 	svc    *order.Service
 	orders *kvfake.Store[order.Order]
+	open   *kvfake.Store[order.OpenShard]
 	pub    *eventstest.Publisher
 	now    time.Time
 }
@@ -29,11 +33,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{
 		orders: kvfake.New[order.Order](),
+		open:   kvfake.New[order.OpenShard](),
 		pub:    &eventstest.Publisher{},
 		now:    time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
 	}
 	var n atomic.Int64
-	f.svc = order.NewService(f.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](), f.pub,
+	f.svc = order.NewService(f.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](), f.open, f.pub, testSLA,
 		func() time.Time { return f.now },
 		func() string { return fmt.Sprintf("order-%d", n.Add(1)) })
 	return f
@@ -240,7 +245,9 @@ func TestEventsDriveTheStatus(t *testing.T) {
 		{"happy path", []step{reserved, paid, dispatched}, order.Shipped, []order.Status{order.Pending, order.Reserved, order.Paid, order.Shipped}},
 		{"rejected", []step{rejected}, order.Rejected, []order.Status{order.Pending, order.Rejected}},
 		{"payment declined", []step{reserved, declined}, order.PaymentFailed, []order.Status{order.Pending, order.Reserved, order.PaymentFailed}},
-		{"payment before reservation never goes back", []step{paid, reserved}, order.Paid, []order.Status{order.Pending, order.Paid}},
+		{"payment before reservation never goes back, and records the reservation in place", []step{paid, reserved}, order.Paid, []order.Status{order.Pending, order.Reserved, order.Paid}},
+		{"reservation learned after shipping", []step{paid, dispatched, reserved}, order.Shipped, []order.Status{order.Pending, order.Reserved, order.Paid, order.Shipped}},
+		{"reservation learned after a decline", []step{declined, reserved}, order.PaymentFailed, []order.Status{order.Pending, order.Reserved, order.PaymentFailed}},
 		{"cancelled by customer", []step{reserved, stopped(events.ReasonCustomerRequest)}, order.Cancelled, []order.Status{order.Pending, order.Reserved, order.Cancelled}},
 		{"expired", []step{reserved, stopped(events.ReasonReservationExpired)}, order.Expired, []order.Status{order.Pending, order.Reserved, order.Expired}},
 		{"terminal status is final", []step{rejected, reserved, paid}, order.Rejected, []order.Status{order.Pending, order.Rejected}},
