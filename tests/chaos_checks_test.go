@@ -59,6 +59,7 @@ func chaosFlaggedRows(tb *chaosTable) []string {
 }
 
 func TestChaosChecksFlagBrokenOrders(t *testing.T) {
+	at := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name   string
 		mutate func(*chaosState, *chaosFinal)
@@ -87,8 +88,18 @@ func TestChaosChecksFlagBrokenOrders(t *testing.T) {
 			[]string{"history not monotonic"}},
 		{"shipped but the stock is still only held", func(s *chaosState, _ *chaosFinal) { s.reservation.Status = "RESERVED" },
 			[]string{"reservation disagrees with the order"}},
-		{"e-mail written twice", func(_ *chaosState, f *chaosFinal) { f.mail["o1-shipment.dispatched.eml"] = 2 },
-			[]string{"e-mail sent more than once"}},
+		{"e-mail written twice", func(_ *chaosState, f *chaosFinal) {
+			f.mail["o1-shipment.dispatched.eml"] = 2
+			f.mailFirst = map[string]time.Time{"o1-shipment.dispatched.eml": at}
+			f.mailLast = map[string]time.Time{"o1-shipment.dispatched.eml": at.Add(20 * time.Second)}
+			f.senderKills = []time.Time{at.Add(-time.Second), at.Add(21 * time.Second)} // none in between
+		}, []string{"e-mail sent more than once"}},
+		{"e-mail re-sent because its sender was killed between sending and recording", func(_ *chaosState, f *chaosFinal) {
+			f.mail["o1-shipment.dispatched.eml"] = 2
+			f.mailFirst = map[string]time.Time{"o1-shipment.dispatched.eml": at}
+			f.mailLast = map[string]time.Time{"o1-shipment.dispatched.eml": at.Add(20 * time.Second)}
+			f.senderKills = []time.Time{at.Add(5 * time.Millisecond)}
+		}, nil},
 		{"two fates mailed", func(s *chaosState, f *chaosFinal) {
 			s.sent = append(s.sent, "order.cancelled")
 			f.mailFiles["o1-order.cancelled.eml"] = true

@@ -146,8 +146,10 @@ func (r *chaosRun) newOrder(rng *rand.Rand, i int) *chaosOrder {
 	default:
 		o.items = []chaosItem{{[]string{"CHAOS-A", "CHAOS-B"}[rng.IntN(2)], 1 + rng.IntN(3)}}
 	}
+	// Within 1.5 s of placing: while an order is still in flight (a slow approval takes longer), so
+	// cancellations race reservation, payment and dispatch rather than mostly arriving too late.
 	if rng.IntN(8) == 0 {
-		o.cancelAfter = time.Duration(1+rng.IntN(4000)) * time.Millisecond
+		o.cancelAfter = time.Duration(1+rng.IntN(1500)) * time.Millisecond
 	}
 	o.body, _ = json.Marshal(map[string]any{ // maps of strings and ints always marshal
 		"customerId": chaosCustomer(client), "email": fmt.Sprintf("chaos-%d@example.com", client),

@@ -25,6 +25,7 @@ type chaosMail struct {
 	mu       sync.Mutex
 	writes   map[string]int
 	first    map[string]time.Time
+	last     map[string]time.Time
 	overflow bool
 }
 
@@ -37,7 +38,7 @@ func chaosWatchMail(t *testing.T, dataDir string) *chaosMail {
 	_, err = syscall.InotifyAddWatch(fd, dir, syscall.IN_CLOSE_WRITE)
 	require.NoError(t, err)
 	m := &chaosMail{dir: dir, fd: fd, stop: make(chan struct{}), done: make(chan struct{}),
-		writes: map[string]int{}, first: map[string]time.Time{}}
+		writes: map[string]int{}, first: map[string]time.Time{}, last: map[string]time.Time{}}
 	go m.read()
 	t.Cleanup(m.close)
 	return m
@@ -76,20 +77,21 @@ func (m *chaosMail) read() {
 				m.first[name] = now
 			}
 			m.writes[name]++
+			m.last[name] = now
 		}
 		m.mu.Unlock()
 	}
 }
 
 // snapshot returns the writes per file name, when each file was first written, and whether events were lost.
-func (m *chaosMail) snapshot() (writes map[string]int, first map[string]time.Time, reliable bool) {
+func (m *chaosMail) snapshot() (writes map[string]int, first, last map[string]time.Time, reliable bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	writes, first = map[string]int{}, map[string]time.Time{}
+	writes, first, last = map[string]int{}, map[string]time.Time{}, map[string]time.Time{}
 	for k, v := range m.writes {
-		writes[k], first[k] = v, m.first[k]
+		writes[k], first[k], last[k] = v, m.first[k], m.last[k]
 	}
-	return writes, first, !m.overflow
+	return writes, first, last, !m.overflow
 }
 
 func (m *chaosMail) close() {

@@ -26,8 +26,9 @@ import (
 // CHAOS_ORDERS=2000 CHAOS_MIN_KILLS=20. Other knobs: CHAOS_SEED (the mix and the fault schedule; the default
 // is fixed so runs are comparable), CHAOS_CLIENTS, CHAOS_TOKENS ("tok_visa=70,tok_declined=8,…").
 
-// chaosServices are the services faults are injected into; cardsim (the provider's ledger is the money
-// check's reference) and the spy (the event record) are the test's instruments and are never killed.
+// chaosServices are the saga's services, which faults are injected into. cardsim (its ledger is the money
+// checks' reference) and the spy (the event record) are the test's instruments and are never killed, nor is
+// deadletters, which only keeps what the others gave up on.
 var chaosServices = []string{"orders", "inventory", "payments", "shipping", "notifications"}
 
 // chaosSlowTokens are the card tokens whose approval the caller cannot see (cardsim): used when the
@@ -124,6 +125,11 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos: quiet after %s (%s)", time.Since(start).Round(time.Second), quiet)
 
 	final := run.collect(t, ctx, mail)
+	for _, k := range report.kills {
+		if k.app == "notifications" && k.part == harness.AppProcess {
+			final.senderKills = append(final.senderKills, k.at)
+		}
+	}
 	table := run.check(t, final, report, quiet)
 	out := table.render(run, final, report)
 	t.Log("\n" + out)

@@ -28,14 +28,7 @@ func TestConcurrentDuplicatesOfOrderPlacedForTheLastUnit(t *testing.T) {
 	s := startSaga(t, harness.Options{})
 	s.stock("LAST1", 1500, 1)
 	orderID := "dup-last-" + s.Suffix
-	at := time.Now().UTC()
-	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
-		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
-		Items: []events.Item{{SKU: "LAST1", Quantity: 1}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
-	}), "orders", "")
-	require.NoError(t, err)
-	raw, err := json.Marshal(env)
-	require.NoError(t, err)
+	raw := orderPlacedEvent(t, orderID, "orders", "LAST1", 1)
 	s.track(orderID)
 
 	republish := func() error {

@@ -45,11 +45,12 @@ func newCLIHome(t *testing.T, daprdVersion string) cliHome {
 // makeRun is `make run` started in a pseudo-terminal of its own, as a user's shell starts it: make is the
 // terminal's foreground process group, so a Ctrl-C typed there reaches make and its recipe, and nothing else.
 type makeRun struct {
-	cmd  *exec.Cmd
-	tty  *os.File
-	mu   sync.Mutex
-	out  bytes.Buffer
-	done chan error
+	cmd     *exec.Cmd
+	tty     *os.File
+	mu      sync.Mutex
+	out     bytes.Buffer
+	done    chan error
+	drained chan struct{} // closed once everything written to the terminal has been read
 }
 
 func startMakeRun(t *testing.T, h cliHome, env ...string) *makeRun {
@@ -63,8 +64,9 @@ func startMakeRun(t *testing.T, h cliHome, env ...string) *makeRun {
 	cmd.Env = append(cmd.Env, env...)
 	tty, err := pty.Start(cmd)
 	require.NoError(t, err)
-	m := &makeRun{cmd: cmd, tty: tty, done: make(chan error, 1)}
+	m := &makeRun{cmd: cmd, tty: tty, done: make(chan error, 1), drained: make(chan struct{})}
 	go func() {
+		defer close(m.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := tty.Read(buf)
@@ -90,16 +92,23 @@ func (m *makeRun) output() string {
 	return m.out.String()
 }
 
-// wait waits for make to end and returns its error; the test fails if it has not ended within timeout.
+// wait waits for make to end and for its last output to be read, and returns make's error; the test fails
+// if that has not happened within timeout.
 func (m *makeRun) wait(t *testing.T, timeout time.Duration) error {
 	t.Helper()
+	deadline := time.After(timeout)
+	var err error
 	select {
-	case err := <-m.done:
-		return err
-	case <-time.After(timeout):
+	case err = <-m.done:
+	case <-deadline:
 		t.Fatalf("make run did not end within %s; output:\n%s", timeout, m.output())
-		return nil
 	}
+	select {
+	case <-m.drained: // the terminal reports EIO once no process holds it and its buffer is read
+	case <-deadline:
+		t.Fatalf("make run's terminal was not drained within %s; output:\n%s", timeout, m.output())
+	}
+	return err
 }
 
 func readPIDs(t *testing.T, path string) []int {

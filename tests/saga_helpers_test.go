@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"orderflow/internal/events"
 	"orderflow/internal/events/eventschema"
 	"orderflow/tests/harness"
 )
@@ -106,6 +107,21 @@ func (s *saga) awaitProduct(want product) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	assert.Equal(s.t, want, got, "inventory's view of %s after %s", want.SKU, settle)
+}
+
+// orderPlacedEvent is the CloudEvent orders would publish for orderID (one line of sku, paid with tok_visa), as
+// source says, for tests that deliver it themselves.
+func orderPlacedEvent(t *testing.T, orderID, source, sku string, quantity int) []byte {
+	t.Helper()
+	at := time.Now().UTC()
+	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
+		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
+		Items: []events.Item{{SKU: sku, Quantity: quantity}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
+	}), source, "")
+	require.NoError(t, err)
+	raw, err := json.Marshal(env)
+	require.NoError(t, err)
+	return raw
 }
 
 func orderBody(token string, items ...any) map[string]any {

@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"orderflow/internal/events"
 	"orderflow/tests/harness"
 )
 
@@ -73,14 +71,7 @@ func scenarioDuplicateDelivery(s *saga) {
 	t.Helper()
 	s.stock("DUP", 899, 10)
 	orderID := "dup-" + s.Suffix
-	at := time.Now().UTC()
-	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
-		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
-		Items: []events.Item{{SKU: "DUP", Quantity: 3}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
-	}), "tests", "")
-	require.NoError(t, err)
-	raw, err := json.Marshal(env)
-	require.NoError(t, err)
+	raw := orderPlacedEvent(t, orderID, "tests", "DUP", 3)
 	s.track(orderID)
 	s.Spy.Publish(t, "order.placed", raw)
 	s.Spy.Publish(t, "order.placed", raw)

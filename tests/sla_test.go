@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"orderflow/internal/events"
 	"orderflow/tests/harness"
 )
 
@@ -54,14 +52,7 @@ func TestSLARedrivesAnOrderWhoseEventWasLost(t *testing.T) {
 	})
 	s.stock("SLA1", 1200, 3)
 	orderID := "sla-" + s.Suffix
-	at := time.Now().UTC()
-	env, err := events.Wrap(events.New(events.OrderPlaced, orderID, at, events.OrderPlacedData{
-		OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
-		Items: []events.Item{{SKU: "SLA1", Quantity: 1}}, Payment: events.PaymentMethod{CardToken: "tok_visa"}, PlacedAt: at,
-	}), "orders", "")
-	require.NoError(t, err)
-	raw, err := json.Marshal(env)
-	require.NoError(t, err)
+	raw := orderPlacedEvent(t, orderID, "orders", "SLA1", 1)
 	s.track(orderID)
 	body, err := postCloudEvent(s.url("orders")+"/events/order.placed", s.AppAPIToken, raw)
 	require.NoError(t, err)

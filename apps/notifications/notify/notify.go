@@ -27,6 +27,11 @@ const (
 	claimLease = sendTimeout + 5*time.Second
 	// maxAttempts bounds optimistic-concurrency retries on one ledger before the delivery is retried later.
 	maxAttempts = 25
+	// markSentPatience is how long a delivery keeps trying to record an e-mail it has sent while the store is
+	// unavailable (its sidecar restarting, the store paused): giving up at once would leave the claim to expire
+	// and the redelivery to send the e-mail again. It stays well below claimLease, so no redelivery can take
+	// the claim over while this delivery still tries.
+	markSentPatience = 10 * time.Second
 )
 
 // Recipient is who hears about an order, learnt from order.placed.
@@ -306,14 +311,31 @@ func (s *Service) send(ctx context.Context, orderID, topic string, e Email, clai
 		return errors.Join(fmt.Errorf("sending the %s e-mail of order %s: %w", topic, orderID, err), release)
 	}
 	sentAt := s.now().UTC()
-	err = kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
-		m := l.Mails[topic]
-		if m == nil || m.State == StateSent {
-			return false
+	markSent := func(ctx context.Context) error {
+		return kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
+			m := l.Mails[topic]
+			if m == nil || m.State == StateSent {
+				return false
+			}
+			m.State, m.ClaimedAt, m.SentAt = StateSent, nil, &sentAt
+			return true
+		})
+	}
+	// The e-mail is out: recording that outlives the delivery's own request, which ends when a restarting
+	// sidecar drops it, and is retried while the failure is transient.
+	markCtx, cancelMark := context.WithTimeout(context.WithoutCancel(ctx), markSentPatience)
+	defer cancelMark()
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err = markSent(markCtx)
+		if err == nil || apperr.CodeOf(err) != apperr.Unavailable {
+			break
 		}
-		m.State, m.ClaimedAt, m.SentAt = StateSent, nil, &sentAt
-		return true
-	})
+		select {
+		case <-markCtx.Done():
+			return fmt.Errorf("marking the %s e-mail of order %s sent: %w", topic, orderID, err)
+		case <-time.After(wait):
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("marking the %s e-mail of order %s sent: %w", topic, orderID, err)
 	}

@@ -93,22 +93,39 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// failingLedgers can fail the write that marks one event's e-mail sent, as a crash right after sending would.
+// failingLedgers can fail the write that marks one event's e-mail sent: for good, as a crash right after
+// sending would (failMarkSent), or a number of times as unavailable, as a restarting sidecar would
+// (unavailableMarkSent).
 type failingLedgers struct {
 	*kvfake.Store[notify.Ledger]
-	mu           sync.Mutex
-	failMarkSent string
+	mu                  sync.Mutex
+	failMarkSent        string
+	unavailableMarkSent string
+	unavailableFor      int
 }
 
 func (s *failingLedgers) Update(ctx context.Context, key string, l notify.Ledger, etag string) error {
+	marksSent := func(topic string) bool { m, ok := l.Mails[topic]; return ok && m.State == notify.StateSent }
 	s.mu.Lock()
-	m, ok := l.Mails[s.failMarkSent]
-	fail := ok && m.State == notify.StateSent
+	fail := marksSent(s.failMarkSent)
+	unavailable := s.unavailableFor > 0 && marksSent(s.unavailableMarkSent)
+	if unavailable {
+		s.unavailableFor--
+	}
 	s.mu.Unlock()
-	if fail {
+	switch {
+	case fail:
 		return errors.New("process died")
+	case unavailable:
+		return apperr.New(apperr.Unavailable, "the sidecar is restarting")
 	}
 	return s.Store.Update(ctx, key, l, etag)
+}
+
+func (s *failingLedgers) setUnavailableMarkSent(topic string, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unavailableMarkSent, s.unavailableFor = topic, times
 }
 
 func (s *failingLedgers) setFailMarkSent(topic string) {
@@ -346,6 +363,21 @@ func TestClaimOfADeadAttemptIsTakenOverAfterItsLease(t *testing.T) {
 		"re-sent with the same id, which the provider can deduplicate")
 	require.NoError(t, deliver(ctx, f.svc, dispatched))
 	assert.Len(t, f.mailer.emails(), 3, "recorded as sent now")
+}
+
+// TestSentEmailIsRecordedThroughASidecarRestart: the e-mail went out, then the store became unavailable for a
+// moment (the notifications sidecar was killed and restarted). The delivery must keep trying to record it
+// rather than leave its claim to expire, or the redelivery would send the e-mail a second time.
+func TestSentEmailIsRecordedThroughASidecarRestart(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, deliver(ctx, f.svc, placed))
+	f.ledgers.setUnavailableMarkSent("shipment.dispatched", 3)
+	require.NoError(t, deliver(ctx, f.svc, dispatched), "recorded once the store answers again")
+	f.clock.advance(time.Minute)
+	require.NoError(t, deliver(ctx, f.svc, dispatched), "the redelivery finds it sent")
+	assert.Equal(t, []string{"o-1-order.placed", "o-1-shipment.dispatched"}, f.ids(t), "sent once")
 }
 
 func TestEmailsForEveryNotifiedKind(t *testing.T) {

@@ -1,6 +1,8 @@
 package order
 
 import (
+	"time"
+
 	"context"
 
 	"orderflow/internal/events"
@@ -19,6 +21,10 @@ type Store interface {
 type Claim struct {
 	OrderID     string `json:"orderId"`
 	Fingerprint string `json:"fingerprint"`
+	// PlacedAt is when the first request placed the order. A retry that finishes that request announces the
+	// very same order: a publish reported as failed may still have reached the broker, and the saga's next
+	// events must never be older than the order they follow.
+	PlacedAt time.Time `json:"placedAt,omitzero"`
 }
 
 // ClaimStore persists idempotency claims.

@@ -146,13 +146,17 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 	}
 	fp := cmd.fingerprint()
 	id := s.newID()
+	now := s.now().UTC()
 	placement := Created
 	if cmd.IdempotencyKey != "" {
-		claim, fresh, err := s.claim(ctx, cmd.IdempotencyKey, Claim{OrderID: id, Fingerprint: fp})
+		claim, fresh, err := s.claim(ctx, cmd.IdempotencyKey, Claim{OrderID: id, Fingerprint: fp, PlacedAt: now})
 		if err != nil {
 			return Order{}, 0, err
 		}
 		id = claim.OrderID
+		if !claim.PlacedAt.IsZero() {
+			now = claim.PlacedAt
+		}
 		if !fresh {
 			placement = Replayed
 			existing, _, err := s.orders.Get(ctx, orderKey(id))
@@ -170,7 +174,6 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 		}
 	}
 
-	now := s.now().UTC()
 	o := Order{
 		ID: id, CustomerID: cmd.CustomerID, Email: cmd.Email, Items: cmd.Items, Payment: cmd.Payment,
 		Status: Pending, History: []Change{{Status: Pending, At: now}},

@@ -188,6 +188,29 @@ func TestPlaceReplayFinishesARequestThatDiedAfterClaiming(t *testing.T) {
 	assert.Len(t, f.pub.Of(events.OrderPlaced), 1)
 }
 
+// TestPlaceReplayAnnouncesTheFirstAttemptsOrder: a publish reported as failed may still have reached the
+// broker, so the retry that finishes the request must announce the same order, placed when the first attempt
+// placed it — not a copy placed later, which would put PENDING after the saga's next steps in the history.
+func TestPlaceReplayAnnouncesTheFirstAttemptsOrder(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cmd := validCommand()
+	cmd.IdempotencyKey = "key-late"
+	placedAt := f.now
+	f.pub.FailNext(apperr.New(apperr.Unavailable, "publish timed out"))
+	_, _, err := f.svc.Place(context.Background(), cmd)
+	require.Error(t, err)
+
+	f.now = f.now.Add(5 * time.Second)
+	o, _, err := f.svc.Place(context.Background(), cmd)
+	require.NoError(t, err)
+	assert.Equal(t, placedAt, o.CreatedAt)
+	assert.Equal(t, placedAt, o.History[0].At)
+	placed := f.pub.Of(events.OrderPlaced)
+	require.Len(t, placed, 1)
+	assert.Equal(t, placedAt, placed[0].Time, "the announcement is the first attempt's")
+}
+
 func TestOnPlacedStoresAnOrderTheAPIDidNotStore(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
