@@ -90,7 +90,7 @@ type chaosFinal struct {
 	mailLast  map[string]time.Time
 	// senderKills are the times the notifications app itself was killed (not its sidecar).
 	senderKills []time.Time
-	mailFiles map[string]bool
+	mailFiles   map[string]bool
 	// mailReliable is false when the write counts may be incomplete (inotify's queue overflowed).
 	mailReliable bool
 	// kept is what the deadletters service kept ("<consumer>.deadletter/<event id>" → its status: pending,
@@ -327,14 +327,14 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 
 // chaosTable is the verdict: one row per kind of violation.
 type chaosTable struct {
-	rows    []*chaosRow
-	byName  map[string]*chaosRow
-	kills   []chaosRecovery
+	rows   []*chaosRow
+	byName map[string]*chaosRow
+	kills  []chaosRecovery
 	// resentAfterSenderKill are the orders one of whose e-mails was sent again, with the same message id,
 	// because the notifications app was killed between sending it and recording the send: expected, not a
 	// violation, and listed so that a reader sees how often it happens.
 	resentAfterSenderKill []string
-	unknown []string // kills after which no progress through the service was observed
+	unknown               []string // kills after which no progress through the service was observed
 	// offenders are the orders named by any row, in the order first named; notes say more about some.
 	offenders []string
 	notes     map[string][]string
