@@ -92,7 +92,7 @@ func TestChaosChecksFlagBrokenOrders(t *testing.T) {
 			f.mail["o1-shipment.dispatched.eml"] = 2
 			f.mailFirst = map[string]time.Time{"o1-shipment.dispatched.eml": at}
 			f.mailLast = map[string]time.Time{"o1-shipment.dispatched.eml": at.Add(20 * time.Second)}
-			f.senderKills = []time.Time{at.Add(-time.Second), at.Add(21 * time.Second)} // none in between
+			f.senderKills = []time.Time{at.Add(-3 * time.Second), at.Add(21 * time.Second)} // none while sending
 		}, []string{"e-mail sent more than once"}},
 		{"e-mail re-sent because its sender was killed between sending and recording", func(_ *chaosState, f *chaosFinal) {
 			f.mail["o1-shipment.dispatched.eml"] = 2

@@ -126,7 +126,7 @@ func TestChaos(t *testing.T) {
 
 	final := run.collect(t, ctx, mail)
 	for _, k := range report.kills {
-		if k.app == "notifications" && k.part == harness.AppProcess {
+		if k.app == "notifications" {
 			final.senderKills = append(final.senderKills, k.at)
 		}
 	}
