@@ -59,7 +59,7 @@ func TestConcurrentDuplicatesOfOrderPlacedForTheLastUnit(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	o := s.await(orderID, "SHIPPED", settle)
+	o := s.awaitShippedInFull(orderID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
 	var reservation struct {
 		Status string        `json:"status"`

@@ -51,6 +51,7 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 			require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
 			assert.Equal(t, "CHARGED", pay.Status)
 			assert.Equal(t, c.ID, pay.PaymentID, "the recorded payment is the provider's one charge")
+			o = s.awaitShippedInFull(o.ID)
 			assert.Equal(t, c.ID, o.PaymentID)
 		})
 	}

@@ -169,6 +169,17 @@ func (s *saga) await(id, status string, timeout time.Duration) sagaOrder {
 	return o
 }
 
+// awaitShippedInFull waits until the order is SHIPPED and orders has applied every step's event. orders
+// consumes stock.reserved, payment.succeeded and shipment.dispatched independently, so SHIPPED can be read a
+// moment before the reservation's total or the payment id (and their history steps) arrive.
+func (s *saga) awaitShippedInFull(id string) sagaOrder {
+	s.t.Helper()
+	s.await(id, "SHIPPED", settle)
+	return s.awaitUntil(id, settle, func(o sagaOrder) bool {
+		return len(o.History) == 4 && o.TotalCents != nil && o.PaymentID != "" && o.Shipment != nil
+	})
+}
+
 // awaitTerminal waits until the order reaches whichever terminal status it ends in.
 func (s *saga) awaitTerminal(id string, timeout time.Duration) sagaOrder {
 	s.t.Helper()

@@ -23,7 +23,7 @@ func scenarioHappyPath(s *saga) {
 	placed := s.place(orderBody("tok_visa", "MUG", 2, "BEANS", 1))
 	assert.Equal(t, "PENDING", placed.Status)
 
-	o := s.await(placed.ID, "SHIPPED", settle)
+	o := s.awaitShippedInFull(placed.ID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
 	require.NotNil(t, o.TotalCents)
 	assert.EqualValues(t, 2*899+1999, *o.TotalCents)
@@ -76,7 +76,7 @@ func scenarioDuplicateDelivery(s *saga) {
 	s.Spy.Publish(t, "order.placed", raw)
 	s.Spy.Publish(t, "order.placed", raw)
 
-	o := s.await(orderID, "SHIPPED", settle)
+	o := s.awaitShippedInFull(orderID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
 	var pay struct {
 		Status      string `json:"status"`

@@ -66,7 +66,7 @@ func TestSLARedrivesAnOrderWhoseEventWasLost(t *testing.T) {
 
 	redriven := s.Spy.WaitFor(t, "order.placed", 20*time.Second, func(e harness.Envelope) bool { return e.Subject == orderID })
 	assert.Equal(t, orderID+"/order.placed", redriven.ID, "the re-drive keeps the event's deterministic id")
-	o := s.await(orderID, "SHIPPED", settle)
+	o := s.awaitShippedInFull(orderID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
 	_, listed := s.overdue(orderID)
 	assert.False(t, listed, "a shipped order is no longer overdue")
