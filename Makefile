@@ -27,10 +27,10 @@ unit: ## unit tests only (each micro-benchmark runs once too, so none rots)
 	$(require_go)
 	$(GO) test -race -count=1 -bench . -benchtime 1x $$($(GO) list ./... | grep -v '^orderflow/tests')
 
-integration: ## integration tests only (real daprd + the machine's brokers and stores; the chaos suite runs with make chaos)
+integration: ## integration tests only (real daprd + the machine's brokers and stores; includes the short chaos run)
 	$(require_go)
 	@daprd="$$(tools/daprd.sh)" || exit 1; \
-	  DAPRD="$$daprd" $(GO) test -count=1 -timeout 20m -skip '^TestChaos$$' ./tests/...
+	  DAPRD="$$daprd" $(GO) test -count=1 -timeout 25m ./tests/...
 
 CHAOS_ORDERS ?= 2000
 CHAOS_MIN_KILLS ?= 20

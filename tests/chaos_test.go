@@ -77,9 +77,9 @@ func chaosConfigFromEnv(t *testing.T) chaosConfig {
 	cfg.faultPhase = min(max(time.Duration(cfg.orders)*150*time.Millisecond, 45*time.Second), 20*time.Minute)
 	cfg.redisPauses = max(3, int(cfg.faultPhase/time.Minute))
 	cfg.duplicates = max(20, cfg.orders/20)
-	// Deliveries in flight to a killed sidecar come back only after the pub/sub's processingTimeout (90 s)
-	// plus its redeliverInterval (10 s), and then may need the Resiliency retries (about a minute): quiet
-	// can take that long after the last kill.
+	// Deliveries in flight to a killed sidecar come back after the pub/sub's processingTimeout (10 s) plus its
+	// redeliverInterval (1 s), and then may need the Resiliency retries (about a minute), so quiet can take
+	// that long after the last kill; the bound leaves room for a loaded machine.
 	cfg.quietTimeout = 150*time.Second + cfg.faultPhase/4
 	if raw := os.Getenv("CHAOS_TOKENS"); raw != "" {
 		cfg.tokens, cfg.explicitTokens = nil, true

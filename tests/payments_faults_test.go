@@ -63,6 +63,31 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 	})
 }
 
+// TestBurstOfUnansweredChargesDoesNotStallPayments: many charges in a row whose answers never arrive (every
+// binding attempt of each fails, though the provider is up and answering its status API) are not an outage.
+// The card-provider circuit breaker must not open on them: while it is open, the status lookup that resolves
+// them fails too, every redelivery's first call is again a charge that times out and re-opens it, and the
+// orders — good cards included — stall until they are dead-lettered.
+func TestBurstOfUnansweredChargesDoesNotStallPayments(t *testing.T) {
+	t.Parallel()
+	s := startSaga(t, harness.Options{})
+	s.stock("MUG", 899, 30)
+	var tokens []string
+	for i := range 20 {
+		tokens = append(tokens, []string{"tok_slow_approve", "tok_approve_drop", "tok_slow_approve", "tok_visa"}[i%4])
+	}
+	ids := make([]string, len(tokens))
+	for i, token := range tokens {
+		ids[i] = s.place(orderBody(token, "MUG", 1)).ID
+	}
+	for i, id := range ids {
+		o := s.await(id, "SHIPPED", settle)
+		assert.NotContains(t, o.statuses(), "PAYMENT_FAILED", tokens[i])
+	}
+	assert.Equal(t, 10, s.product("MUG").Available)
+	s.verify()
+}
+
 // TestChargeLostInACrashThenCancelledIsRefunded: payments charges the card and dies before recording the
 // outcome; the customer cancels while it is down. The intent recorded before the charge makes the restarted
 // payments look the charge up and refund it — never a VOIDED record with the money kept.
