@@ -74,10 +74,13 @@ func backendFor(profile string) (backend, error) {
 	return nil, fmt.Errorf("harness: profile %q does not run on this machine (want one of %v)", profile, Profiles)
 }
 
+// storeApps are the services that own a state store (<app>-store).
+var storeApps = []string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"}
+
 // storeOverrides sets key to value on every service's state store.
 func storeOverrides(key, value string) map[string]map[string]string {
 	out := map[string]map[string]string{}
-	for _, app := range []string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"} {
+	for _, app := range storeApps {
 		out[app+"-store"] = map[string]string{key: value}
 	}
 	return out
@@ -180,15 +183,25 @@ func (rabbitPostgresBackend) cleanup(t testing.TB, r run) {
 // client per app id) so the broker forgets their subscriptions.
 type mqttMySQLBackend struct{}
 
+// Each store gets a schema of its own, as in components/mqtt-mysql: sidecars sharing one would race to create it.
 func (mqttMySQLBackend) prepare(_ testing.TB, r run) (map[string]map[string]string, error) {
-	return storeOverrides("schemaName", r.database()), nil
+	out := map[string]map[string]string{}
+	for _, app := range storeApps {
+		out[app+"-store"] = map[string]string{"schemaName": mysqlSchema(r, app)}
+	}
+	return out, nil
 }
+
+func mysqlSchema(r run, app string) string { return r.database() + "_" + app }
 
 func (mqttMySQLBackend) cleanup(t testing.TB, r run) {
 	if db, err := sql.Open("mysql", mysqlAdminDSN); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+strings.ReplaceAll(r.database(), "`", "")+"`"); err != nil {
-			t.Logf("harness: dropping %s: %v", r.database(), err)
+		for _, app := range storeApps {
+			schema := mysqlSchema(r, app)
+			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+strings.ReplaceAll(schema, "`", "")+"`"); err != nil {
+				t.Logf("harness: dropping %s: %v", schema, err)
+			}
 		}
 		cancel()
 		_ = db.Close()
