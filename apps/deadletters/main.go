@@ -12,7 +12,6 @@ import (
 	"orderflow/apps/deadletters/republish"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the deadletters service's configuration.
@@ -25,7 +24,7 @@ func main() { service.Main("deadletters", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("deadletters", 8085)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore)
 		svc := deadletter.NewService(
 			daprx.NewStore[deadletter.DeadLetter](d.Dapr, cfg.StateStore),
@@ -34,11 +33,7 @@ func run(ctx context.Context) error {
 			cfg.TopicPrefix,
 			time.Now,
 		)
-		topics := api.Register(d.Engine, cfg.AppAPIToken, cfg.TopicPrefix, svc)
-		// The platform's own subscription check covers subscriber.Router's topics; these routes are the app's.
-		return []web.Check{{
-			Name: "dead-letter subscriptions",
-			Func: daprx.SubscriptionsRegistered(d.Dapr, cfg.PubSub, topics, d.Events.SubscriptionsStarted),
-		}}, nil
+		api.Register(d.Engine, d.Events, svc)
+		return nil
 	})
 }

@@ -13,7 +13,6 @@ import (
 	"orderflow/apps/inventory/stock"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the inventory service's configuration.
@@ -62,7 +61,7 @@ func main() { service.Main("inventory", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("inventory", 8081)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(ctx context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(ctx context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.ExpiryBinding)
 		svc := stock.NewService(
 			daprx.NewStore[stock.Product](d.Dapr, cfg.StateStore),
@@ -74,32 +73,29 @@ func run(ctx context.Context) error {
 		if cfg.SeedCatalog {
 			// Before the app listens, so the sidecar delivers no order before the catalog exists.
 			if err := seed(ctx, d, svc, demoCatalog(cfg.SeedStock)); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		return nil, nil
+		return nil
 	})
 }
 
 // seed fills an empty catalog once the sidecar's state API answers, which it does before the app listens.
 func seed(ctx context.Context, d *service.Deps, svc *stock.Service, products []stock.SeedProduct) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		seeded, err := svc.Seed(ctx, products)
-		if err == nil {
-			if seeded {
-				d.Log.WithField("products", len(products)).Info("seeded the demo catalog")
-			}
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("seeding the demo catalog (SEED_CATALOG): %w", err)
-		}
+	var seeded bool
+	retry := func(err error) bool {
 		d.Log.WithError(err).Debug("seeding the catalog; retrying")
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
-		}
+		return true
 	}
+	err := daprx.AwaitSidecar(ctx, retry, func(ctx context.Context) (err error) {
+		seeded, err = svc.Seed(ctx, products)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("seeding the demo catalog (SEED_CATALOG): %w", err)
+	}
+	if seeded {
+		d.Log.WithField("products", len(products)).Info("seeded the demo catalog")
+	}
+	return nil
 }

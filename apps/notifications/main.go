@@ -13,7 +13,6 @@ import (
 	"orderflow/apps/notifications/notify"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the notifications service's configuration.
@@ -36,7 +35,7 @@ func main() { service.Main("notifications", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("notifications", 8084)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.EmailBinding)
 		svc := notify.NewService(
 			daprx.NewStore[notify.Ledger](d.Dapr, cfg.StateStore),
@@ -46,6 +45,6 @@ func run(ctx context.Context) error {
 			time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)
-		return nil, nil
+		return nil
 	})
 }

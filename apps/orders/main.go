@@ -14,7 +14,6 @@ import (
 	"orderflow/apps/orders/order"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the orders service's configuration.
@@ -42,7 +41,7 @@ func main() { service.Main("orders", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("orders", 8080)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.SLABinding)
 		svc := order.NewService(
 			daprx.NewStore[order.Order](d.Dapr, cfg.StateStore),
@@ -55,6 +54,6 @@ func run(ctx context.Context) error {
 			uuid.NewString,
 		)
 		api.Register(d.Engine, d.Events, svc, cfg.SLABinding)
-		return nil, nil
+		return nil
 	})
 }

@@ -17,7 +17,6 @@ import (
 	"orderflow/apps/payments/payment"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the payments service's configuration.
@@ -33,11 +32,11 @@ func main() { service.Main("payments", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("payments", 8082)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(ctx context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(ctx context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.ProviderBinding, cfg.SecretStore)
 		apiKey, err := readSecret(ctx, d.Dapr, cfg.SecretStore, cfg.APIKeySecret)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		svc := payment.NewService(
 			daprx.NewStore[payment.Payment](d.Dapr, cfg.StateStore),
@@ -45,30 +44,25 @@ func run(ctx context.Context) error {
 			d.Publisher, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)
-		return nil, nil
+		return nil
 	})
 }
 
 // readSecret fetches the provider's API key from the secret store, waiting for the sidecar to come up; a
 // missing secret stops the service with a message naming it.
 func readSecret(ctx context.Context, client dapr.Client, store, name string) (string, error) {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		values, err := client.GetSecret(ctx, store, name, nil)
-		if err == nil {
-			if v := values[name]; v != "" {
-				return v, nil
-			}
-			return "", fmt.Errorf("secret %q in secret store %q is empty or missing (CARD_PROVIDER_SECRET)", name, store)
-		}
-		// Unavailable means the sidecar is not up yet; anything else (no such store or secret) will not heal.
-		if status.Code(err) != codes.Unavailable || time.Now().After(deadline) {
-			return "", fmt.Errorf("reading secret %q from secret store %q (SECRET_STORE/CARD_PROVIDER_SECRET): %w", name, store, err)
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	var values map[string]string
+	// Unavailable means the sidecar is not up yet; anything else (no such store or secret) will not heal.
+	unavailable := func(err error) bool { return status.Code(err) == codes.Unavailable }
+	err := daprx.AwaitSidecar(ctx, unavailable, func(ctx context.Context) (err error) {
+		values, err = client.GetSecret(ctx, store, name, nil)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading secret %q from secret store %q (SECRET_STORE/CARD_PROVIDER_SECRET): %w", name, store, err)
 	}
+	if v := values[name]; v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("secret %q in secret store %q is empty or missing (CARD_PROVIDER_SECRET)", name, store)
 }

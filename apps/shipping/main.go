@@ -10,7 +10,6 @@ import (
 	"orderflow/apps/shipping/shipment"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
-	"orderflow/internal/platform/web"
 )
 
 // Config is the shipping service's configuration.
@@ -25,7 +24,7 @@ func main() { service.Main("shipping", run) }
 
 func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("shipping", 8083)}
-	return service.Serve(ctx, &cfg, &cfg.Config, func(_ context.Context, d *service.Deps) ([]web.Check, error) {
+	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.LabelsBinding)
 		svc := shipment.NewService(
 			daprx.NewStore[shipment.Shipment](d.Dapr, cfg.StateStore),
@@ -33,6 +32,6 @@ func run(ctx context.Context) error {
 			d.Publisher, cfg.Carrier, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)
-		return nil, nil
+		return nil
 	})
 }

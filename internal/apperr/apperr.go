@@ -74,9 +74,6 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
-// Is reports whether err carries the given code.
-func Is(err error, code Code) bool { return err != nil && CodeOf(err) == code }
-
 // As returns the first *Error in err's chain.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -6,6 +6,7 @@ import (
 	"go/build/constraint"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -221,7 +222,7 @@ func merge(regs map[string]*Registration, reg *Registration) {
 		r.Type, r.aliases = typ, nil
 		have, ok := regs[typ]
 		if !ok {
-			r.Packages = copyMap(reg.Packages)
+			r.Packages = maps.Clone(reg.Packages)
 			r.Versions = append([]string(nil), reg.Versions...)
 			regs[typ] = &r
 			continue
@@ -237,14 +238,6 @@ func merge(regs map[string]*Registration, reg *Registration) {
 			have.Packages[v] = r.Packages[v]
 		}
 	}
-}
-
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // contribPackage returns the components-contrib package of a constructor expression: pkg.NewX, or a function

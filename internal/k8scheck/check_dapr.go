@@ -2,6 +2,7 @@ package k8scheck
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -77,7 +78,7 @@ func (c *checker) checkAnnotationKeys(ref Ref, ann map[string]string) {
 	for _, a := range slices.Concat(requiredAnnotations, optionalAnnotations) {
 		known[a.key] = true
 	}
-	for _, key := range sortedKeys(ann) {
+	for _, key := range slices.Sorted(maps.Keys(ann)) {
 		if strings.HasPrefix(key, daprAnnotationPrefix) && !known[key] {
 			c.addf(ref, "pod annotation %s is not a sidecar setting of the platform (misspelt, deprecated, or missing from optionalAnnotations)", key)
 		}
@@ -469,12 +470,12 @@ func (c *checker) checkDaprResources() {
 		daprApps[a.ID] = true
 	}
 	for _, r := range c.resiliencies {
-		for _, name := range sortedKeys(r.V.Spec.Targets.Components) {
+		for _, name := range slices.Sorted(maps.Keys(r.V.Spec.Targets.Components)) {
 			if c.component(name) == nil {
 				c.addf(r.Ref, "targets component %q, which the overlay does not define", name)
 			}
 		}
-		for _, name := range sortedKeys(r.V.Spec.Targets.Apps) {
+		for _, name := range slices.Sorted(maps.Keys(r.V.Spec.Targets.Apps)) {
 			if !daprApps[name] {
 				c.addf(r.Ref, "targets app %q, which is not a Dapr app of dapr.yaml", name)
 			}
@@ -499,15 +500,6 @@ func (c *checker) inputBindingHosts() map[string]string {
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // pubsubComponent returns the pub/sub component the app's subscriptions use.

@@ -2,6 +2,7 @@ package k8scheck
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -190,7 +191,7 @@ func (c *checker) checkScaledObject(so typed[kedav1alpha1.ScaledObject]) {
 			c.addf(so.Ref, "%s: the pub/sub is %s, whose backlog KEDA reads with a %s trigger", where, pubsub.V.Spec.Type, sc.trigger)
 			continue
 		}
-		for _, key := range sortedKeys(t.Metadata) {
+		for _, key := range slices.Sorted(maps.Keys(t.Metadata)) {
 			if !slices.Contains(sc.metadata, key) {
 				c.addf(so.Ref, "%s: unknown metadata key %q (KEDA's %s scaler reads %s)", where, key, sc.trigger, strings.Join(sc.metadata, ", "))
 			}

@@ -353,14 +353,6 @@ func (a *App) PIDs() (app, daprd int) {
 	return app, daprd
 }
 
-// Crash kills the app process with SIGKILL, leaving its sidecar running, as a crash would.
-func (a *App) Crash() {
-	a.mu.Lock()
-	p := a.app
-	a.mu.Unlock()
-	p.kill()
-}
-
 // StopSidecar stops the app's daprd gracefully, leaving the app running.
 func (a *App) StopSidecar() {
 	a.mu.Lock()

@@ -104,15 +104,6 @@ func (p *proc) stop(grace time.Duration) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
 
-// kill ends the process group at once, as a crash would.
-func (p *proc) kill() {
-	if p.exited() {
-		return
-	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-	<-p.done
-}
-
 // tail keeps the last lines a process printed, for failure reports.
 type tail struct {
 	mu    sync.Mutex

@@ -13,6 +13,7 @@ package launcher
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -187,12 +188,12 @@ func resolve(rf RunFile, base, path string) ([]Spec, error) {
 			DaprHTTPPort: a.DaprHTTPPort, DaprGRPCPort: a.DaprGRPCPort,
 			DaprInternalGRPCPort: a.DaprInternalGRPCPort, MetricsPort: a.MetricsPort,
 			Command: a.Command, ResourcesPaths: resources,
-			Protocol: strings.ToLower(orDefault(s.AppProtocol, "http")), LogLevel: s.LogLevel,
+			Protocol: strings.ToLower(cmp.Or(s.AppProtocol, "http")), LogLevel: s.LogLevel,
 			MaxConcurrency: s.AppMaxConcurrency, HealthCheck: s.EnableAppHealthCheck, HealthPath: s.AppHealthCheckPath,
 			HealthInterval: s.AppHealthProbeInterval, HealthTimeout: s.AppHealthProbeTimeout,
 			HealthThreshold: s.AppHealthThreshold, APILogging: s.EnableAPILogging, Env: s.Env,
-			DaprdLogDestination: orDefault(s.DaprdLogDestination, LogFile),
-			AppLogDestination:   orDefault(s.AppLogDestination, LogFileAndConsole),
+			DaprdLogDestination: cmp.Or(s.DaprdLogDestination, LogFile),
+			AppLogDestination:   cmp.Or(s.AppLogDestination, LogFileAndConsole),
 		}
 		if s.PlacementHostAddress != nil {
 			spec.PlacementHostAddress = strings.TrimSpace(*s.PlacementHostAddress)
@@ -297,13 +298,6 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func isDir(p string) bool {

@@ -17,7 +17,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -444,7 +443,7 @@ func percentiles(ds []time.Duration) Percentiles {
 		return Percentiles{}
 	}
 	s := slices.Clone(ds)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	slices.Sort(s)
 	at := func(q float64) time.Duration {
 		i := int(q*float64(len(s))+0.5) - 1
 		return s[min(max(i, 0), len(s)-1)]

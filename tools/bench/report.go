@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,11 +102,7 @@ func (r report) table() string {
 	fmt.Fprintf(w, "outcomes (c)\t%s\n", outcomes(r.Half.Outcomes))
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "process\tCPU s during (b)\tpeak RSS\tsidecar CPU s during (b)\tsidecar peak RSS\n")
-	names := make([]string, 0, len(r.Peak))
-	for n := range r.Peak {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(r.Peak))
 	var appCPU, carCPU float64
 	for _, n := range names {
 		u, p := r.Usage[n], r.Peak[n]
@@ -128,11 +124,7 @@ func (r report) table() string {
 }
 
 func outcomes(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])

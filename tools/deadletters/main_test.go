@@ -15,6 +15,7 @@ import (
 	"orderflow/apps/deadletters/api"
 	"orderflow/apps/deadletters/deadletter"
 	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 )
 
@@ -29,7 +30,7 @@ func newApp(t *testing.T) (string, deadletter.DeadLetter) {
 	log.SetLevel(logrus.PanicLevel)
 	e := web.NewEngine(logrus.NewEntry(log))
 	svc := deadletter.NewService(kvfake.New[deadletter.DeadLetter](), kvfake.New[deadletter.Index](), republisher{}, "", time.Now)
-	api.Register(e, "", "", svc)
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc)
 	d, err := svc.Receive(context.Background(), "inventory",
 		[]byte(`{"specversion":"1.0","id":"o-1/order.placed","type":"orderflow.order.placed.v1","topic":"order.placed","data":{}}`))
 	require.NoError(t, err)

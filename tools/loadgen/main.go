@@ -8,9 +8,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,11 +89,7 @@ func printSummary(r loadgen.Result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
 	fmt.Printf("%s: %d placed (%d errors), %d completed, %d stuck in %.1fs → %.1f orders/s\n",
 		r.Mode, r.Placed, r.PlaceErrors, r.Completed, r.Stuck, r.WindowSeconds, r.OrdersPerSec)
-	keys := make([]string, 0, len(r.Outcomes))
-	for k := range r.Outcomes {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(r.Outcomes))
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Outcomes[k]))

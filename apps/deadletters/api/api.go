@@ -22,25 +22,19 @@ const defaultPage = 50
 // maxDeliveryBytes bounds a delivery's body; daprd itself refuses bodies above its 4 MiB default.
 const maxDeliveryBytes = 16 << 20
 
-// Register mounts the routes. appToken is APP_API_TOKEN, which guards the delivery routes as it guards every
-// other app's; topicPrefix is the deployment's TOPIC_PREFIX. It returns the (prefixed) dead-letter topics it
-// serves, for the readiness check that the sidecar subscribed to them.
-func Register(e *gin.Engine, appToken, topicPrefix string, svc *deadletter.Service) []string {
+// Register mounts the operators' routes on e and the delivery routes of every dead-letter topic on events.
+func Register(e *gin.Engine, events *subscriber.Router, svc *deadletter.Service) {
 	h := handlers{svc: svc}
 	e.GET("/v1/deadletters", h.list)
 	e.GET("/v1/deadletters/:id", h.get)
 	e.POST("/v1/deadletters/:id/replay", h.replay)
 	e.POST("/v1/deadletters/:id/discard", h.discard)
 
-	// Not subscriber.Router.On: that decodes a catalog event and drops what it cannot read, while here every
-	// body is kept as it came and nothing is ever dropped — a dead letter of this service would go nowhere.
-	topics := make([]string, 0, len(deadletter.Consumers))
+	// OnRaw, not On: On decodes a catalog event and drops what it cannot read, while here every body is kept
+	// as it came and nothing is ever dropped — a dead letter of this service would go nowhere.
 	for _, consumer := range deadletter.Consumers {
-		topic := deadletter.Topic(consumer)
-		topics = append(topics, topicPrefix+topic)
-		e.POST(subscriber.RoutePrefix+topic, web.RequireAppToken(appToken), h.receive(consumer))
+		events.OnRaw(deadletter.Topic(consumer), h.receive(consumer))
 	}
-	return topics
 }
 
 type handlers struct{ svc *deadletter.Service }

@@ -19,6 +19,7 @@ import (
 	"orderflow/apps/deadletters/api"
 	"orderflow/apps/deadletters/deadletter"
 	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 )
 
@@ -54,7 +55,9 @@ func newServer(t *testing.T) server {
 	e := web.NewEngine(logrus.NewEntry(log))
 	s := server{handler: e, records: kvfake.New[deadletter.DeadLetter](), pub: &republisher{}}
 	svc := deadletter.NewService(s.records, kvfake.New[deadletter.Index](), s.pub, prefix, time.Now)
-	s.topics = api.Register(e, appToken, prefix, svc)
+	events := subscriber.NewRouter(e, appToken, prefix)
+	api.Register(e, events, svc)
+	s.topics = events.Topics()
 	return s
 }
 

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
@@ -39,16 +38,6 @@ func Describe(cfg any) map[string]string {
 	out := map[string]string{}
 	describe(reflect.Indirect(reflect.ValueOf(cfg)), out)
 	return out
-}
-
-// Keys returns Describe's keys sorted, for stable log output.
-func Keys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func describe(v reflect.Value, out map[string]string) {

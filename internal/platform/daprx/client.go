@@ -61,6 +61,28 @@ func Connect(grpcPort int, apiToken string) (dapr.Client, error) {
 	return dapr.NewClientWithConnection(conn), nil
 }
 
+// sidecarStartup bounds how long an app waits at start for its sidecar to answer: daprd starts alongside the
+// app and has loaded its components well within it.
+const sidecarStartup = 60 * time.Second
+
+// AwaitSidecar calls fn, every 250 ms while it fails with an error that retryable accepts, until it succeeds or
+// for at most a minute, for the calls an app makes at start, while its sidecar may still be starting. It returns
+// fn's last error, or ctx's if ctx ends first.
+func AwaitSidecar(ctx context.Context, retryable func(error) bool, fn func(ctx context.Context) error) error {
+	deadline := time.Now().Add(sidecarStartup)
+	for {
+		err := fn(ctx)
+		if err == nil || time.Now().After(deadline) || !retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
 func init() {
 	// The SDK logs to stdout in its own format; orderflow logs what matters itself.
 	dapr.SetLogger(log.New(io.Discard, "", 0))

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -91,45 +90,33 @@ type Deps struct {
 	Engine    *gin.Engine
 	Events    *subscriber.Router
 	Publisher *daprx.Publisher
-	// Go runs fn for the service's lifetime; its context is cancelled at shutdown, before the Dapr client
-	// closes. An error from fn stops the service.
-	Go func(fn func(ctx context.Context) error)
 	// Uses declares Dapr components the app needs besides the pub/sub; /readyz checks the sidecar loaded them.
 	Uses func(components ...string)
 }
 
-// App describes one service to Run.
-type App struct {
-	// Config is the app's whole configuration struct (embedding Config), for the start-up log.
-	Config any
-	// Base is the platform part of it.
-	Base Config
-	// Setup registers the app's routes, handlers and background work. Extra readiness checks it returns are
-	// added to the sidecar and subscription checks.
-	Setup func(ctx context.Context, d *Deps) ([]web.Check, error)
+// AppConfig is an app's whole configuration: a pointer to a struct that embeds Config.
+type AppConfig interface {
+	// platform is promoted from the embedded Config, so only such a struct satisfies AppConfig.
+	platform() *Config
 }
 
-// Serve loads cfg (a pointer to the app's whole configuration, of which base is the embedded platform part)
-// from the environment, then runs the app with setup.
-func Serve(ctx context.Context, cfg any, base *Config, setup func(ctx context.Context, d *Deps) ([]web.Check, error)) error {
+func (c *Config) platform() *Config { return c }
+
+// Serve loads cfg from the environment, runs setup, and serves the app until ctx is cancelled (SIGTERM/SIGINT
+// in main), then shuts down gracefully.
+func Serve(ctx context.Context, cfg AppConfig, setup func(ctx context.Context, d *Deps) error) error {
 	if err := config.Load(cfg); err != nil {
 		return err
 	}
-	return Run(ctx, App{Config: cfg, Base: *base, Setup: setup})
-}
-
-// Run serves app until ctx is cancelled (SIGTERM/SIGINT in main), then shuts down gracefully.
-func Run(ctx context.Context, app App) error {
-	cfg := app.Base
-	logger, err := logging.New(os.Stdout, cfg.LogFormat, cfg.LogLevel)
+	base := *cfg.platform()
+	logger, err := logging.New(os.Stdout, base.LogFormat, base.LogLevel)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := logger.WithField(logging.FieldApp, cfg.AppID)
-	described := config.Describe(app.Config)
+	log := logger.WithField(logging.FieldApp, base.AppID)
 	fields := logrus.Fields{}
-	for _, k := range config.Keys(described) {
-		fields[k] = described[k]
+	for k, v := range config.Describe(cfg) {
+		fields[k] = v
 	}
 	log.WithFields(fields).Info("starting")
 	if err := failpoint.Validate(); err != nil {
@@ -139,16 +126,16 @@ func Run(ctx context.Context, app App) error {
 		log.WithField(failpoint.EnvVar, os.Getenv(failpoint.EnvVar)).Warn("failpoints are armed: this process will inject faults")
 	}
 
+	return run(ctx, log, base, setup)
+}
+
+// run serves the app whose platform configuration is cfg.
+func run(ctx context.Context, log *logrus.Entry, cfg Config, setup func(ctx context.Context, d *Deps) error) error {
 	client, err := daprx.Connect(cfg.DaprGRPCPort, cfg.DaprAPIToken)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-
-	bgCtx, stopBackground := context.WithCancel(logging.Into(ctx, log))
-	defer stopBackground()
-	var bg sync.WaitGroup
-	bgErr := make(chan error, 1)
 
 	engine := web.NewEngine(log)
 	components := []string{cfg.PubSub}
@@ -160,30 +147,16 @@ func Run(ctx context.Context, app App) error {
 		Events:    subscriber.NewRouter(engine, cfg.AppAPIToken, cfg.TopicPrefix),
 		Publisher: daprx.NewPublisher(client, cfg.PubSub, cfg.TopicPrefix, cfg.AppID),
 		Uses:      func(names ...string) { components = append(components, names...) },
-		Go: func(fn func(ctx context.Context) error) {
-			bg.Add(1)
-			go func() {
-				defer bg.Done()
-				if err := fn(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
-					select {
-					case bgErr <- err:
-					default:
-					}
-				}
-			}()
-		},
 	}
-	extra, err := app.Setup(bgCtx, d)
-	if err != nil {
+	if err := setup(logging.Into(ctx, log), d); err != nil {
 		return fmt.Errorf("setting up %s: %w", cfg.AppID, err)
 	}
 	sidecarHealthy := daprx.SidecarHealthy(&http.Client{Timeout: 2 * time.Second}, cfg.DaprHTTPPort)
-	checks := append([]web.Check{
-		{Name: "sidecar", Func: sidecarHealthy},
-		{Name: "components", Func: daprx.ComponentsLoaded(client, components)},
-		{Name: "subscriptions", Func: daprx.SubscriptionsRegistered(client, cfg.PubSub, d.Events.Topics(), d.Events.SubscriptionsStarted)},
-	}, extra...)
-	web.RegisterHealth(engine, checks...)
+	web.RegisterHealth(engine,
+		web.Check{Name: "sidecar", Func: sidecarHealthy},
+		web.Check{Name: "components", Func: daprx.ComponentsLoaded(client, components)},
+		web.Check{Name: "subscriptions", Func: daprx.SubscriptionsRegistered(client, cfg.PubSub, d.Events.Topics(), d.Events.SubscriptionsStarted)},
+	)
 
 	srv := &http.Server{
 		Addr:              net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
@@ -202,6 +175,12 @@ func Run(ctx context.Context, app App) error {
 	if sidecarHealthy(ctx) == nil {
 		d.Events.SidecarAlreadyRunning()
 	}
+	return ListenAndServe(ctx, log, srv, cfg.ShutdownTimeout)
+}
+
+// ListenAndServe serves srv on srv.Addr until ctx is cancelled, then shuts it down, giving in-flight requests
+// up to shutdownTimeout. It is the serving half of Serve, for a process without a sidecar (apps/cardsim).
+func ListenAndServe(ctx context.Context, log *logrus.Entry, srv *http.Server, shutdownTimeout time.Duration) error {
 	ln, err := net.Listen("tcp", srv.Addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s (APP_HOST/APP_PORT): %w", srv.Addr, err)
@@ -216,17 +195,13 @@ func Run(ctx context.Context, app App) error {
 		log.Info("shutdown requested")
 	case err := <-serveErr:
 		runErr = fmt.Errorf("http server: %w", err)
-	case err := <-bgErr:
-		runErr = fmt.Errorf("background task: %w", err)
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.WithError(err).Warn("in-flight requests did not finish before SHUTDOWN_TIMEOUT")
+		log.WithError(err).WithField("timeout", shutdownTimeout).Warn("in-flight requests did not finish within the shutdown timeout")
 	}
-	stopBackground()
-	bg.Wait()
 	log.Info("stopped")
 	return runErr
 }

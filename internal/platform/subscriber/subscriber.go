@@ -228,6 +228,13 @@ func (r *Router) deliver(reqCtx context.Context, k events.Kind, h Handler, body 
 	}
 }
 
+// OnRaw routes deliveries on topic to h at RoutePrefix + topic, undecoded: for a consumer that must keep every
+// body as it came, even one that is no catalog event (apps/deadletters). h answers the sidecar itself.
+func (r *Router) OnRaw(topic string, h gin.HandlerFunc) {
+	r.topics = append(r.topics, r.topicPrefix+topic)
+	r.group.POST(RoutePrefix+topic, h)
+}
+
 // OnBinding routes an input binding (such as a cron schedule) named name to h. A non-nil error answers 500,
 // which Dapr logs; cron simply fires again on its next tick.
 func (r *Router) OnBinding(name string, h func(ctx context.Context) error) {

@@ -115,8 +115,5 @@ func RequireAppToken(token string) gin.HandlerFunc {
 	}
 }
 
-// RequestID returns the id the request context middleware assigned.
-func RequestID(c *gin.Context) string { return c.GetString(requestIDKey) }
-
 // Location builds an absolute-path Location header value from path segments.
 func Location(segments ...string) string { return "/" + strings.Join(segments, "/") }
