@@ -119,8 +119,6 @@ const (
 	// scanPages bounds how many pages' worth of entries a filtered listing reads before it returns what it
 	// found with a cursor to continue, so a rare status never makes one request read the whole index.
 	scanPages = 10
-	// attempts bounds the optimistic read-modify-write loops on one key.
-	attempts = 50
 )
 
 // Records persists dead letters.
@@ -247,7 +245,7 @@ func (s *Service) Receive(ctx context.Context, consumer string, body []byte) (De
 	now := s.now().UTC()
 	arrived := s.parse(consumer, body, now)
 	var stored DeadLetter
-	err := kv.Mutate(ctx, s.records, recordKey(arrived.ID), attempts, func(d *DeadLetter, exists bool) bool {
+	err := kv.Mutate(ctx, s.records, recordKey(arrived.ID), func(d *DeadLetter, exists bool) bool {
 		switch {
 		case !exists:
 			*d = arrived
@@ -266,7 +264,7 @@ func (s *Service) Receive(ctx context.Context, consumer string, body []byte) (De
 	}
 	// Indexed after the record is written, and again on every redelivery, so a crash in between only delays it.
 	entry := IndexEntry{ID: stored.ID, At: stored.ArrivedAt}
-	err = kv.Mutate(ctx, s.index, indexKey, attempts, func(ix *Index, _ bool) bool {
+	err = kv.Mutate(ctx, s.index, indexKey, func(ix *Index, _ bool) bool {
 		if slices.ContainsFunc(ix.Entries, func(e IndexEntry) bool { return e.ID == entry.ID }) {
 			return false
 		}
@@ -316,7 +314,7 @@ func (s *Service) Replay(ctx context.Context, id string) (DeadLetter, error) {
 	}
 	now := s.now().UTC()
 	// The event is out: the record says so even if a discard slipped in since it was read.
-	err = kv.Mutate(ctx, s.records, recordKey(id), attempts, func(cur *DeadLetter, exists bool) bool {
+	err = kv.Mutate(ctx, s.records, recordKey(id), func(cur *DeadLetter, exists bool) bool {
 		if !exists {
 			return false
 		}
@@ -337,7 +335,7 @@ func (s *Service) Discard(ctx context.Context, id string) (DeadLetter, error) {
 	now := s.now().UTC()
 	var d DeadLetter
 	var refused error
-	err := kv.Mutate(ctx, s.records, recordKey(id), attempts, func(cur *DeadLetter, exists bool) bool {
+	err := kv.Mutate(ctx, s.records, recordKey(id), func(cur *DeadLetter, exists bool) bool {
 		d, refused = *cur, nil
 		switch {
 		case !exists:

@@ -25,8 +25,6 @@ const (
 	// well inside the sidecar's delivery retries (about a minute), or the redelivery would be dead-lettered
 	// while waiting for it.
 	claimLease = sendTimeout + 5*time.Second
-	// maxAttempts bounds optimistic-concurrency retries on one ledger before the delivery is retried later.
-	maxAttempts = 25
 	// markSentPatience is how long a delivery keeps trying to record an e-mail it has sent while the store is
 	// unavailable (its sidecar restarting, the store paused): giving up at once would leave the claim to expire
 	// and the redelivery to send the e-mail again. It stays well below claimLease, so no redelivery can take
@@ -104,9 +102,7 @@ type Email struct {
 
 // LedgerStore persists ledgers with optimistic concurrency.
 type LedgerStore interface {
-	Get(ctx context.Context, key string) (Ledger, string, error)
-	Create(ctx context.Context, key string, l Ledger, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, l Ledger, etag string) error
+	kv.Mutable[Ledger]
 }
 
 // Mailer delivers e-mail (the email output binding).
@@ -203,7 +199,7 @@ func (s *Service) handle(ctx context.Context, orderID string, k events.Kind, r *
 		busy    bool
 	)
 	claimedAt := s.now().UTC()
-	err := kv.Mutate(ctx, s.ledgers, ledgerKey(orderID), maxAttempts, func(l *Ledger, _ bool) bool {
+	err := kv.Mutate(ctx, s.ledgers, ledgerKey(orderID), func(l *Ledger, _ bool) bool {
 		changed := l.record(orderID, k, r, subject, body)
 		// order.placed's delivery also sends what waited for it, and takes over a send that died meanwhile.
 		mine := []string{k.Topic}
@@ -300,7 +296,7 @@ func (s *Service) send(ctx context.Context, orderID, topic string, e Email, clai
 	err := s.mailer.Send(sendCtx, e)
 	cancel()
 	if err != nil {
-		release := kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
+		release := kv.Mutate(ctx, s.ledgers, key, func(l *Ledger, _ bool) bool {
 			m := l.Mails[topic]
 			if m == nil || m.State != StateSending || m.ClaimedAt == nil || !m.ClaimedAt.Equal(claimedAt) {
 				return false
@@ -312,7 +308,7 @@ func (s *Service) send(ctx context.Context, orderID, topic string, e Email, clai
 	}
 	sentAt := s.now().UTC()
 	markSent := func(ctx context.Context) error {
-		return kv.Mutate(ctx, s.ledgers, key, maxAttempts, func(l *Ledger, _ bool) bool {
+		return kv.Mutate(ctx, s.ledgers, key, func(l *Ledger, _ bool) bool {
 			m := l.Mails[topic]
 			if m == nil || m.State == StateSent {
 				return false

@@ -107,9 +107,7 @@ type CardProvider interface {
 
 // Store persists ledger records.
 type Store interface {
-	Get(ctx context.Context, key string) (Payment, string, error)
-	Create(ctx context.Context, key string, p Payment, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, p Payment, etag string) error
+	kv.Mutable[Payment]
 }
 
 // Publisher publishes events to the broker.
@@ -130,22 +128,20 @@ func NewService(store Store, provider CardProvider, pub Publisher, now func() ti
 	return &Service{store: store, provider: provider, pub: pub, now: now}
 }
 
-const maxAttempts = 25
-
 func key(orderID string) string       { return "payment/" + orderID }
 func chargeKey(orderID string) string { return orderID }
 func refundKey(orderID string) string { return "refund-" + orderID }
-func isNotFound(err error) bool       { return errors.Is(err, kv.ErrNotFound) }
-func isConflict(err error) bool       { return errors.Is(err, kv.ErrConflict) }
 
-func tooManyUpdates(orderID string) error {
-	return apperr.New(apperr.Unavailable, "too many concurrent updates of payment %s", orderID)
-}
+// step is what a handler does once the ledger record is settled — call the provider, publish. kv.Decide may
+// take a decision several times, so the decision only names the step, and the step runs once, afterwards.
+type step func() error
+
+func done() error { return nil }
 
 // Get returns the ledger record of an order.
 func (s *Service) Get(ctx context.Context, orderID string) (Payment, error) {
 	p, _, err := s.store.Get(ctx, key(orderID))
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return Payment{}, apperr.New(apperr.NotFound, "no payment for order %s", orderID)
 	}
 	return p, err
@@ -183,28 +179,15 @@ func (s *Service) OnStockReserved(ctx context.Context, _ string, d events.StockR
 // recordIntent returns the order's ledger record, creating it CHARGING (create-only) if there is none, so the
 // intent to charge is durable before the provider is called.
 func (s *Service) recordIntent(ctx context.Context, d events.StockReservedData) (Payment, error) {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, _, err := s.store.Get(ctx, key(d.OrderID))
-		if err == nil {
-			return p, nil
-		}
-		if !isNotFound(err) {
-			return Payment{}, fmt.Errorf("reading payment of order %s: %w", d.OrderID, err)
-		}
-		now := s.now().UTC()
-		p = Payment{
-			OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Charging, AmountCents: d.TotalCents,
-			Currency: d.Currency, IdempotencyKey: chargeKey(d.OrderID), CreatedAt: now, UpdatedAt: now,
-		}
-		err = s.store.Create(ctx, key(d.OrderID), p)
-		if err == nil {
-			return p, nil
-		}
-		if !isConflict(err) {
-			return Payment{}, fmt.Errorf("recording the intent to charge order %s: %w", d.OrderID, err)
-		}
+	now := s.now().UTC()
+	p, _, err := kv.GetOrCreate(ctx, s.store, key(d.OrderID), Payment{
+		OrderID: d.OrderID, CustomerID: d.CustomerID, Status: Charging, AmountCents: d.TotalCents,
+		Currency: d.Currency, IdempotencyKey: chargeKey(d.OrderID), CreatedAt: now, UpdatedAt: now,
+	})
+	if err != nil {
+		return Payment{}, fmt.Errorf("recording the intent to charge order %s: %w", d.OrderID, err)
 	}
-	return Payment{}, tooManyUpdates(d.OrderID)
+	return p, nil
 }
 
 // verdict is what the provider decided under an order's idempotency key.
@@ -261,38 +244,37 @@ func decided(res ChargeResult) outcome {
 // duplicate delivery whose lookup ran before this charge landed) and the card was charged: then the charge is
 // refunded.
 func (s *Service) settle(ctx context.Context, orderID string, out outcome, amountCents int64, currency string) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, etag, err := s.store.Get(ctx, key(orderID))
-		if err != nil {
-			return fmt.Errorf("reading payment of order %s: %w", orderID, err)
-		}
+	then, err := kv.Decide(ctx, s.store, key(orderID), func(p *Payment, exists bool) (step, bool, error) {
 		switch {
+		case !exists:
+			return nil, false, fmt.Errorf("reading payment of order %s: %w", orderID, kv.ErrNotFound)
 		case p.Status == Charging && out.verdict == approved && p.CancelReason != "":
-			p.PaymentID = out.charge.ChargeID
-			return s.refund(ctx, p)
+			charged := *p
+			charged.PaymentID = out.charge.ChargeID
+			return func() error { return s.refund(ctx, charged) }, false, nil
 		case p.Status == Charging:
-			// the verdict is recorded below
+			*p = resolve(*p, out, s.now().UTC())
+			next := *p
+			return func() error {
+				if next.Status == Failed && out.verdict == nothingCharged {
+					logging.From(ctx).WithField("orderId", orderID).Warn("the card provider failed and holds no charge; failing the payment")
+				}
+				return s.announce(ctx, next)
+			}, true, nil
 		case (p.Status == Voided || p.Status == Failed) && out.verdict == approved:
-			p.AmountCents, p.Currency, p.PaymentID = amountCents, currency, out.charge.ChargeID
-			return s.refund(ctx, p)
+			charged := *p
+			charged.AmountCents, charged.Currency, charged.PaymentID = amountCents, currency, out.charge.ChargeID
+			return func() error { return s.refund(ctx, charged) }, false, nil
 		case p.Status == Voided:
-			return nil
-		default:
-			return s.announce(ctx, p)
+			return done, false, nil
 		}
-		next := resolve(p, out, s.now().UTC())
-		err = s.store.Update(ctx, key(orderID), next, etag)
-		if err == nil {
-			if next.Status == Failed && out.verdict == nothingCharged {
-				logging.From(ctx).WithField("orderId", orderID).Warn("the card provider failed and holds no charge; failing the payment")
-			}
-			return s.announce(ctx, next)
-		}
-		if !isConflict(err) {
-			return fmt.Errorf("recording the payment outcome of order %s: %w", orderID, err)
-		}
+		settled := *p
+		return func() error { return s.announce(ctx, settled) }, false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording the payment outcome of order %s: %w", orderID, err)
 	}
-	return tooManyUpdates(orderID)
+	return then()
 }
 
 // resolve turns a CHARGING record into its final state, for any verdict but an approval of a stopped order
@@ -316,40 +298,35 @@ func resolve(p Payment, out outcome, now time.Time) Payment {
 // is unknown is marked cancelled first, so whichever delivery learns the outcome refunds it rather than keeps
 // it.
 func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, etag, err := s.store.Get(ctx, key(d.OrderID))
+	then, err := kv.Decide(ctx, s.store, key(d.OrderID), func(p *Payment, exists bool) (step, bool, error) {
 		switch {
-		case err == nil && (p.Status == Charged || p.Status == Refunded):
-			return s.refund(ctx, p)
-		case err == nil && p.Status == Charging:
-			if p.CancelReason == "" {
+		case !exists:
+			now := s.now().UTC()
+			*p = Payment{OrderID: d.OrderID, Status: Voided, FailureReason: "order stopped before payment: " + d.Reason, CreatedAt: now, UpdatedAt: now}
+			return done, true, nil
+		case p.Status == Charged || p.Status == Refunded:
+			charged := *p
+			return func() error { return s.refund(ctx, charged) }, false, nil
+		case p.Status == Charging:
+			mark := p.CancelReason == ""
+			if mark {
 				p.CancelReason, p.UpdatedAt = d.Reason, s.now().UTC()
-				if err := s.store.Update(ctx, key(d.OrderID), p, etag); isConflict(err) {
-					continue
-				} else if err != nil {
-					return fmt.Errorf("recording the cancellation of payment %s: %w", d.OrderID, err)
+			}
+			amountCents, currency := p.AmountCents, p.Currency
+			return func() error {
+				out, err := s.ask(ctx, d.OrderID, nil)
+				if err != nil {
+					return err
 				}
-			}
-			out, err := s.ask(ctx, d.OrderID, nil)
-			if err != nil {
-				return err
-			}
-			return s.settle(ctx, d.OrderID, out, p.AmountCents, p.Currency)
-		case err == nil:
-			return nil // failed or already voided: nothing was taken
-		case !isNotFound(err):
-			return fmt.Errorf("reading payment of order %s: %w", d.OrderID, err)
+				return s.settle(ctx, d.OrderID, out, amountCents, currency)
+			}, mark, nil
 		}
-		now := s.now().UTC()
-		err = s.store.Create(ctx, key(d.OrderID), Payment{OrderID: d.OrderID, Status: Voided, FailureReason: "order stopped before payment: " + d.Reason, CreatedAt: now, UpdatedAt: now})
-		if err == nil {
-			return nil
-		}
-		if !isConflict(err) {
-			return fmt.Errorf("voiding payment of order %s: %w", d.OrderID, err)
-		}
+		return done, false, nil // failed or already voided: nothing was taken
+	})
+	if err != nil {
+		return fmt.Errorf("recording the cancellation of payment %s: %w", d.OrderID, err)
 	}
-	return tooManyUpdates(d.OrderID)
+	return then()
 }
 
 // refund gives a charge back (idempotently at the provider), records it, and announces it.
@@ -368,25 +345,21 @@ func (s *Service) refund(ctx context.Context, p Payment) error {
 
 // markRefunded records the refund of charged on whatever state the record is in now, and returns the record.
 func (s *Service) markRefunded(ctx context.Context, refundID string, charged Payment) (Payment, error) {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, etag, err := s.store.Get(ctx, key(charged.OrderID))
-		if err != nil {
-			return Payment{}, fmt.Errorf("reading payment of order %s: %w", charged.OrderID, err)
-		}
-		if p.Status == Refunded {
-			return p, nil
+	p, err := kv.Decide(ctx, s.store, key(charged.OrderID), func(p *Payment, exists bool) (Payment, bool, error) {
+		switch {
+		case !exists:
+			return Payment{}, false, fmt.Errorf("reading payment of order %s: %w", charged.OrderID, kv.ErrNotFound)
+		case p.Status == Refunded:
+			return *p, false, nil
 		}
 		p.Status, p.RefundID, p.UpdatedAt = Refunded, refundID, s.now().UTC()
 		p.AmountCents, p.Currency, p.PaymentID = charged.AmountCents, charged.Currency, charged.PaymentID
-		err = s.store.Update(ctx, key(charged.OrderID), p, etag)
-		if err == nil {
-			return p, nil
-		}
-		if !isConflict(err) {
-			return Payment{}, fmt.Errorf("recording the refund of order %s: %w", charged.OrderID, err)
-		}
+		return *p, true, nil
+	})
+	if err != nil {
+		return Payment{}, fmt.Errorf("recording the refund of order %s: %w", charged.OrderID, err)
 	}
-	return Payment{}, tooManyUpdates(charged.OrderID)
+	return p, nil
 }
 
 // announce publishes what the ledger record implies; redeliveries repeat it with the same event ids.

@@ -53,8 +53,7 @@ type Label struct {
 
 // Store persists shipment records.
 type Store interface {
-	Get(ctx context.Context, key string) (Shipment, string, error)
-	Create(ctx context.Context, key string, s Shipment, opts ...kv.WriteOption) error
+	kv.Creatable[Shipment]
 }
 
 // Labels stores shipping labels (the shipping-labels output binding).
@@ -131,22 +130,14 @@ func (s *Service) stop(ctx context.Context, orderID, reason string) error {
 	return s.announce(ctx, sh)
 }
 
-// decide records want unless a decision exists, and returns the decision that stands.
+// decide records want unless a decision exists, and returns the decision that stands. It reads before it
+// writes, so a redelivery, or a stop that comes after the dispatch, costs no failed create-only write.
 func (s *Service) decide(ctx context.Context, want Shipment) (Shipment, error) {
-	if existing, _, err := s.store.Get(ctx, key(want.OrderID)); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, kv.ErrNotFound) {
-		return Shipment{}, err
-	}
-	err := s.store.Create(ctx, key(want.OrderID), want)
-	if err == nil {
-		return want, nil
-	}
-	if !errors.Is(err, kv.ErrConflict) {
+	stands, _, err := kv.GetOrCreate(ctx, s.store, key(want.OrderID), want)
+	if err != nil {
 		return Shipment{}, fmt.Errorf("recording shipment decision for %s: %w", want.OrderID, err)
 	}
-	existing, _, err := s.store.Get(ctx, key(want.OrderID))
-	return existing, err
+	return stands, nil
 }
 
 // announce publishes the standing decision; redeliveries repeat it with the same event id.
