@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"orderflow/internal/events"
 	"orderflow/internal/kv"
 	"orderflow/internal/platform/failpoint"
-	"orderflow/internal/platform/logging"
 )
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -180,18 +178,6 @@ func (s *Service) Reservation(ctx context.Context, orderID string) (Reservation,
 
 // ------------------------------------------------------------------------------------------ reservations
 
-// OnOrderPlaced reserves the order's stock, or rejects it, exactly once however often the event arrives and
-// however many deliveries of it run at once. A delivery that finds the order decided finishes what the one that
-// decided may have left undone (it may have died between recording and moving the holds) and re-announces.
-func (s *Service) OnOrderPlaced(ctx context.Context, _ string, d events.OrderPlacedData) error {
-	failpoint.Inject(ctx, "inventory.before-reserve")
-	r, err := s.reserve(ctx, d)
-	if err != nil {
-		return err
-	}
-	return s.announce(ctx, r)
-}
-
 // reserve decides the order, records the decision and returns it as recorded — possibly an earlier or
 // concurrent delivery's, or a cancellation's — with the holds brought in line with it.
 //
@@ -333,23 +319,6 @@ func describeShortages(shortages []events.Shortage) string {
 	return strings.Join(parts, "; ")
 }
 
-// OnOrderCancelled releases the order's stock (cancelled or expired, and shipping confirmed nothing ships).
-// If inventory has not recorded a decision for the order yet, it records a tombstone so the order is never
-// reserved, and releases whatever a delivery of order.placed held for it before dying short of recording.
-func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
-	tomb := Reservation{OrderID: d.OrderID, Status: Cancelled, Reason: d.Reason, UpdatedAt: s.now().UTC()}
-	r, _, err := kv.GetOrCreate(ctx, s.reservations, reservationKey(d.OrderID), tomb)
-	if err != nil {
-		return fmt.Errorf("recording the cancellation of %s: %w", d.OrderID, err)
-	}
-	if r.Status == Cancelled {
-		// The tombstone's holds are found by scanning: the cancellation does not carry the order's lines.
-		// A redelivery scans again, which finishes a release a crash interrupted.
-		return s.releaseStrayHolds(ctx, d.OrderID)
-	}
-	return s.release(ctx, d.OrderID, d.Reason, d.CancelledAt)
-}
-
 // releaseStrayHolds releases every hold of the order, wherever it is. Only for an order whose record says it
 // holds nothing and whose SKUs are unknown: it reads the whole catalog.
 func (s *Service) releaseStrayHolds(ctx context.Context, orderID string) error {
@@ -365,11 +334,6 @@ func (s *Service) releaseStrayHolds(ctx context.Context, orderID string) error {
 	return s.moveHolds(ctx, orderID, skus, release)
 }
 
-// OnPaymentFailed releases the order's stock.
-func (s *Service) OnPaymentFailed(ctx context.Context, _ string, d events.PaymentFailedData) error {
-	return s.release(ctx, d.OrderID, events.ReasonPaymentFailed, d.FailedAt)
-}
-
 // release moves a held reservation to RELEASED, then its holds back to available, then announces it.
 func (s *Service) release(ctx context.Context, orderID, reason string, at time.Time) error {
 	r, err := s.transition(ctx, orderID, Released, reason, Reserved, Expiring)
@@ -382,19 +346,6 @@ func (s *Service) release(ctx context.Context, orderID, reason string, at time.T
 	return s.pub.Publish(ctx, events.New(events.StockReleased, orderID, at, events.StockReleasedData{
 		OrderID: orderID, Reason: r.Reason, Lines: r.items(), ReleasedAt: at.UTC(),
 	}))
-}
-
-// OnShipmentDispatched commits the held stock: it has left the warehouse.
-func (s *Service) OnShipmentDispatched(ctx context.Context, _ string, d events.ShipmentDispatchedData) error {
-	r, err := s.transition(ctx, d.OrderID, Committed, "", Reserved, Expiring)
-	if err != nil {
-		return err
-	}
-	if r.Status != Committed {
-		logging.From(ctx).Errorf("dispatch of order %s whose reservation is %s; shipping must not dispatch stopped orders", d.OrderID, r.Status)
-		return nil
-	}
-	return s.moveHolds(ctx, d.OrderID, r.skus(), commit)
 }
 
 // transition moves the reservation to status `to` if it is in one of `from` (compare-and-set on its ETag)
@@ -414,41 +365,6 @@ func (s *Service) transition(ctx context.Context, orderID string, to Status, rea
 		}
 		return *r, true, nil
 	})
-}
-
-// ------------------------------------------------------------------------------------------------ holds
-
-type holdMove int
-
-const (
-	release holdMove = iota // held → available
-	commit                  // held → committed
-)
-
-// hold sets the order's hold on p, replacing any it had (whose quantity goes back first).
-func (p Product) hold(orderID string, h Hold) Product {
-	prev := p.Holds[orderID].Quantity
-	p.Holds = maps.Clone(p.Holds)
-	if p.Holds == nil {
-		p.Holds = map[string]Hold{}
-	}
-	p.Holds[orderID] = h
-	p.Available -= h.Quantity - prev
-	p.Reserved += h.Quantity - prev
-	return p
-}
-
-func (p Product) unhold(orderID string, move holdMove) Product {
-	qty := p.Holds[orderID].Quantity
-	p.Holds = maps.Clone(p.Holds)
-	delete(p.Holds, orderID)
-	p.Reserved -= qty
-	if move == release {
-		p.Available += qty
-	} else {
-		p.Committed += qty
-	}
-	return p
 }
 
 // moveHolds removes the order's holds from the given SKUs, releasing or committing their quantity. SKUs
