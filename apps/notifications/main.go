@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"orderflow/apps/notifications/api"
+	"orderflow/apps/notifications/mailer"
 	"orderflow/apps/notifications/notify"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
@@ -39,7 +40,7 @@ func run(ctx context.Context) error {
 		d.Uses(cfg.StateStore, cfg.EmailBinding)
 		svc := notify.NewService(
 			daprx.NewStore[notify.Ledger](d.Dapr, cfg.StateStore),
-			notify.NewBindingMailer(daprx.NewBinding(d.Dapr, cfg.EmailBinding), cfg.EmailFrom, func(ctx context.Context) (string, error) {
+			mailer.New(daprx.NewBinding(d.Dapr, cfg.EmailBinding), cfg.EmailFrom, func(ctx context.Context) (string, error) {
 				return daprx.ComponentType(ctx, d.Dapr, cfg.EmailBinding)
 			}),
 			time.Now,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"orderflow/apps/shipping/api"
+	"orderflow/apps/shipping/labels"
 	"orderflow/apps/shipping/shipment"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
@@ -28,7 +29,7 @@ func run(ctx context.Context) error {
 		d.Uses(cfg.StateStore, cfg.LabelsBinding)
 		svc := shipment.NewService(
 			daprx.NewStore[shipment.Shipment](d.Dapr, cfg.StateStore),
-			shipment.NewBindingLabels(daprx.NewBinding(d.Dapr, cfg.LabelsBinding)),
+			labels.New(daprx.NewBinding(d.Dapr, cfg.LabelsBinding)),
 			d.Publisher, cfg.Carrier, time.Now,
 		)
 		api.Register(d.Engine, d.Events, svc)

@@ -32,7 +32,7 @@ type metadataOverride struct {
 
 // metadataOverrides are the corrections components-contrib v1.18.3's metadata.yaml files need. orderflow's
 // notifications and shipping apps send fileName, emailFrom, emailTo and subject with every invocation
-// (apps/notifications/notify/mailer.go, apps/shipping/shipment/shipment.go).
+// (apps/notifications/mailer/mailer.go, apps/shipping/labels/labels.go).
 var metadataOverrides = []metadataOverride{
 	{
 		Type: "bindings.localstorage", Key: "fileName", Fix: perRequest,

@@ -9,6 +9,10 @@
 //   - Transact checks every ETag, but it is NOT atomic on every store: Redis has no rollback, so when one
 //     write's ETag check fails the others may still be applied. Callers must make each write idempotent and
 //     reconcile after ErrConflict (see apps/inventory for the pattern). Never create keys through Transact.
+//
+// The store owns concurrency: domain code never handles an ETag or loops on ErrConflict. It changes records
+// through Mutate, Decide and MutateMany (optimistic read-modify-write, bounded by Attempts, then ErrContended)
+// and records first-writer-wins decisions with CreateIfAbsent, CreateOrGet and GetOrCreate (mutate.go).
 package kv
 
 import (

@@ -3,6 +3,7 @@ package kv_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -33,9 +34,9 @@ func TestMutateCreatesUpdatesAndSkips(t *testing.T) {
 			return true
 		}
 	}
-	require.NoError(t, kv.Mutate(ctx, store, "k", 5, add(1)))
-	require.NoError(t, kv.Mutate(ctx, store, "k", 5, add(2)))
-	require.NoError(t, kv.Mutate(ctx, store, "k", 5, add(2)))
+	require.NoError(t, kv.Mutate(ctx, store, "k", add(1)))
+	require.NoError(t, kv.Mutate(ctx, store, "k", add(2)))
+	require.NoError(t, kv.Mutate(ctx, store, "k", add(2)))
 	got, _, err := store.Get(ctx, "k")
 	require.NoError(t, err)
 	assert.Equal(t, []int{1, 2}, got.Items)
@@ -50,7 +51,7 @@ func TestMutateUnderContentionLosesNothing(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, kv.Mutate(ctx, store, "k", 200, func(l *list, _ bool) bool {
+			assert.NoError(t, kv.Mutate(ctx, store, "k", func(l *list, _ bool) bool {
 				l.Items = append(l.Items, n)
 				return true
 			}))
@@ -67,7 +68,7 @@ func TestMutateGivesUpWhenAlwaysBeaten(t *testing.T) {
 	ctx := context.Background()
 	store := kvfake.New[list]()
 	require.NoError(t, store.Create(ctx, "k", list{}))
-	err := kv.Mutate(ctx, store, "k", 3, func(l *list, _ bool) bool {
+	err := kv.Mutate(ctx, store, "k", func(l *list, _ bool) bool {
 		// Another writer commits between our read and our write, every time.
 		_, etag, _ := store.Get(ctx, "k")
 		require.NoError(t, store.Update(ctx, "k", list{Items: []int{9}}, etag))
@@ -163,7 +164,7 @@ func TestMutateMany(t *testing.T) {
 			// rather than repeat it.
 			store := kvfake.NewNonAtomic[list]()
 			seed(t, store, "a", "b")
-			err := kv.MutateMany(ctx, store, []string{"a", "b", "missing"}, 3, tc.change(store))
+			err := kv.MutateMany(ctx, store, []string{"a", "b", "missing"}, tc.change(store))
 			switch {
 			case tc.errMsg != "":
 				require.ErrorContains(t, err, tc.errMsg)
@@ -187,7 +188,7 @@ func TestMutateManyUnderContentionLosesNothing(t *testing.T) {
 	seed(t, store, "a", "b")
 	var wg sync.WaitGroup
 	for n := range 20 {
-		wg.Go(func() { assert.NoError(t, kv.MutateMany(ctx, store, []string{"a", "b"}, 200, total(n))) })
+		wg.Go(func() { assert.NoError(t, kv.MutateMany(ctx, store, []string{"a", "b"}, total(n))) })
 	}
 	wg.Wait()
 	for _, k := range []string{"a", "b"} {
@@ -196,4 +197,132 @@ func TestMutateManyUnderContentionLosesNothing(t *testing.T) {
 		assert.Len(t, got, 20, k)
 		assert.Equal(t, slices.Compact(slices.Clone(got)), got, "%s: each change applied once", k)
 	}
+}
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	errStop := errors.New("stop")
+	tests := []struct {
+		name     string
+		seed     *list
+		decide   func(l *list, exists bool) (string, bool, error)
+		want     string
+		wantErr  error
+		wantList *list // nil: the key must not exist
+	}{
+		{name: "creates a missing key and returns the result",
+			decide: func(l *list, exists bool) (string, bool, error) {
+				l.Items = []int{1}
+				return fmt.Sprint("existed=", exists), true, nil
+			},
+			want: "existed=false", wantList: &list{Items: []int{1}}},
+		{name: "updates an existing key",
+			seed: &list{Items: []int{1}},
+			decide: func(l *list, exists bool) (string, bool, error) {
+				l.Items = append(l.Items, 2)
+				return fmt.Sprint("existed=", exists), true, nil
+			},
+			want: "existed=true", wantList: &list{Items: []int{1, 2}}},
+		{name: "returns the result without writing",
+			seed: &list{Items: []int{1}},
+			decide: func(l *list, _ bool) (string, bool, error) {
+				l.Items = nil
+				return "kept", false, nil
+			},
+			want: "kept", wantList: &list{Items: []int{1}}},
+		{name: "an error stops it before writing",
+			decide: func(l *list, _ bool) (string, bool, error) {
+				l.Items = []int{1}
+				return "ignored", true, errStop
+			},
+			wantErr: errStop},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := kvfake.New[list]()
+			if tc.seed != nil {
+				require.NoError(t, store.Create(ctx, "k", *tc.seed))
+			}
+			got, err := kv.Decide(ctx, store, "k", tc.decide)
+			if tc.wantErr != nil {
+				require.ErrorIs(t, err, tc.wantErr)
+				assert.Empty(t, got)
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, tc.want, got)
+			}
+			if tc.wantList == nil {
+				assert.Empty(t, store.Keys())
+				return
+			}
+			assert.Equal(t, tc.wantList.Items, items(t, store, "k"))
+		})
+	}
+}
+
+func TestDecideReturnsTheResultOfTheRunThatWrote(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := kvfake.New[list]()
+	require.NoError(t, store.Create(ctx, "k", list{}))
+	runs := 0
+	got, err := kv.Decide(ctx, store, "k", func(l *list, _ bool) (int, bool, error) {
+		runs++
+		if runs == 1 { // another writer commits between this run's read and its write
+			_, etag, _ := store.Get(ctx, "k")
+			require.NoError(t, store.Update(ctx, "k", list{Items: []int{9}}, etag))
+		}
+		l.Items = append(l.Items, runs)
+		return len(l.Items), true, nil
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, got, "the second run saw the other writer's item")
+	assert.Equal(t, []int{9, 2}, items(t, store, "k"))
+}
+
+func TestCreateHelpers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	type createFunc func(ctx context.Context, s kv.Creatable[list], key string, v list, opts ...kv.WriteOption) (list, bool, error)
+	tests := []struct {
+		name        string
+		create      createFunc
+		seed        bool
+		wantCreated bool
+		want        []int
+	}{
+		{name: "CreateOrGet creates a new key", create: kv.CreateOrGet[list], wantCreated: true, want: []int{2}},
+		{name: "CreateOrGet returns the value that stands", create: kv.CreateOrGet[list], seed: true, want: []int{1}},
+		{name: "GetOrCreate creates a new key", create: kv.GetOrCreate[list], wantCreated: true, want: []int{2}},
+		{name: "GetOrCreate returns the value that stands", create: kv.GetOrCreate[list], seed: true, want: []int{1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			store := kvfake.New[list]()
+			if tc.seed {
+				require.NoError(t, store.Create(ctx, "k", list{Items: []int{1}}))
+			}
+			got, created, err := tc.create(ctx, store, "k", list{Items: []int{2}})
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantCreated, created)
+			assert.Equal(t, tc.want, got.Items)
+			assert.Equal(t, tc.want, items(t, store, "k"))
+		})
+	}
+}
+
+func TestCreateIfAbsentLeavesAnExistingKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := kvfake.New[list]()
+	created, err := kv.CreateIfAbsent(ctx, store, "k", list{Items: []int{1}})
+	require.NoError(t, err)
+	assert.True(t, created)
+	created, err = kv.CreateIfAbsent(ctx, store, "k", list{Items: []int{2}})
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, []int{1}, items(t, store, "k"))
 }

@@ -3,9 +3,11 @@
 package api
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/sirupsen/logrus"
@@ -38,6 +40,53 @@ func Register(e *gin.Engine, events *subscriber.Router, svc *deadletter.Service)
 }
 
 type handlers struct{ svc *deadletter.Service }
+
+// DeadLetterView is a kept dead letter as the API shows it: the DeadLetter schema of docs/openapi.yaml. It is a
+// type of its own so that a field added to the stored record is not published by accident.
+type DeadLetterView struct {
+	ID              string            `json:"id"`
+	Status          deadletter.Status `json:"status"`
+	Consumer        string            `json:"consumer"`
+	DeadLetterTopic string            `json:"deadLetterTopic"`
+	Topic           string            `json:"topic,omitempty"`
+	EventID         string            `json:"eventId"`
+	EventType       string            `json:"eventType,omitempty"`
+	Source          string            `json:"source,omitempty"`
+	Subject         string            `json:"subject,omitempty"`
+	TraceParent     string            `json:"traceparent,omitempty"`
+	Event           json.RawMessage   `json:"event,omitempty"`
+	Raw             []byte            `json:"raw,omitempty"`
+	ParseError      string            `json:"parseError,omitempty"`
+	ArrivedAt       time.Time         `json:"arrivedAt"`
+	LastArrivedAt   time.Time         `json:"lastArrivedAt"`
+	Arrivals        int               `json:"arrivals"`
+	Replays         int               `json:"replays,omitempty"`
+	ReplayedAt      *time.Time        `json:"replayedAt,omitempty"`
+	DiscardedAt     *time.Time        `json:"discardedAt,omitempty"`
+}
+
+// PageView is one page of a listing; Next continues it.
+type PageView struct {
+	DeadLetters []DeadLetterView `json:"deadLetters"`
+	Next        string           `json:"next,omitempty"`
+}
+
+func view(d deadletter.DeadLetter) DeadLetterView {
+	return DeadLetterView{
+		ID: d.ID, Status: d.Status, Consumer: d.Consumer, DeadLetterTopic: d.DeadLetterTopic, Topic: d.Topic,
+		EventID: d.EventID, EventType: d.EventType, Source: d.Source, Subject: d.Subject, TraceParent: d.TraceParent,
+		Event: d.Event, Raw: d.Raw, ParseError: d.ParseError, ArrivedAt: d.ArrivedAt, LastArrivedAt: d.LastArrivedAt,
+		Arrivals: d.Arrivals, Replays: d.Replays, ReplayedAt: d.ReplayedAt, DiscardedAt: d.DiscardedAt,
+	}
+}
+
+func pageView(p deadletter.Page) PageView {
+	v := PageView{DeadLetters: make([]DeadLetterView, len(p.DeadLetters)), Next: p.Next}
+	for i, d := range p.DeadLetters {
+		v.DeadLetters[i] = view(d)
+	}
+	return v
+}
 
 // receive answers SUCCESS once the dead letter is kept, and RETRY when the store failed: never DROP.
 func (h handlers) receive(consumer string) gin.HandlerFunc {
@@ -91,7 +140,7 @@ func (h handlers) list(c *gin.Context) {
 		web.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, page)
+	c.JSON(http.StatusOK, pageView(page))
 }
 
 func (h handlers) get(c *gin.Context) {
@@ -100,7 +149,7 @@ func (h handlers) get(c *gin.Context) {
 		web.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, view(d))
 }
 
 func (h handlers) replay(c *gin.Context) {
@@ -109,7 +158,7 @@ func (h handlers) replay(c *gin.Context) {
 		web.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, view(d))
 }
 
 func (h handlers) discard(c *gin.Context) {
@@ -118,5 +167,5 @@ func (h handlers) discard(c *gin.Context) {
 		web.Error(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, view(d))
 }

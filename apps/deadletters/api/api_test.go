@@ -77,7 +77,7 @@ const placed = `{"specversion":"1.0","id":"o-1/order.placed","source":"orders","
 	`"datacontenttype":"application/json","data":{"orderId":"o-1"},"topic":"t1.order.placed","pubsubname":"pubsub"}`
 
 // deliver hands body to the dead-letter route of consumer, as the sidecar does, and returns the kept dead letter.
-func (s server) deliver(t *testing.T, consumer, body string) deadletter.DeadLetter {
+func (s server) deliver(t *testing.T, consumer, body string) api.DeadLetterView {
 	t.Helper()
 	rec := call(s.handler, http.MethodPost, "/events/"+consumer+".deadletter", body, sidecar)
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -88,14 +88,14 @@ func (s server) deliver(t *testing.T, consumer, body string) deadletter.DeadLett
 		}
 	}
 	t.Fatalf("no dead letter of %s listed", consumer)
-	return deadletter.DeadLetter{}
+	return api.DeadLetterView{}
 }
 
-func (s server) list(t *testing.T, query string) deadletter.Page {
+func (s server) list(t *testing.T, query string) api.PageView {
 	t.Helper()
 	rec := call(s.handler, http.MethodGet, "/v1/deadletters"+query, "", nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var p deadletter.Page
+	var p api.PageView
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
 	return p
 }
@@ -152,7 +152,7 @@ func TestShowReplayDiscard(t *testing.T) {
 
 	rec := call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
-	var shown deadletter.DeadLetter
+	var shown api.DeadLetterView
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &shown))
 	assert.JSONEq(t, placed, string(shown.Event), "show returns the original CloudEvent")
 	assert.Equal(t, "t1.order.placed", shown.Topic)

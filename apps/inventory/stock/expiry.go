@@ -80,12 +80,13 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 			e, ok := found[keys[i]]
 			r := e.Value
 			switch {
-			case ok && r.Status == Reserved && !now.Before(r.ExpiresAt):
-				res.Expired++
-				err = s.expire(ctx, r, e.ETag, now)
-			case ok && r.Status == Expiring && now.Sub(r.UpdatedAt) >= reannounceAfter:
-				res.Reminded++
-				err = s.expire(ctx, r, e.ETag, now)
+			case ok && expiryDue(r, now):
+				if r.Status == Reserved {
+					res.Expired++
+				} else {
+					res.Reminded++
+				}
+				err = s.expire(ctx, orderID, now)
 			case ok && (r.Status == Reserved || r.Status == Expiring), stale[orderID] == nil:
 				continue
 			default:
@@ -103,12 +104,29 @@ func (s *Service) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, errors.Join(errs...)
 }
 
-// expire marks the reservation EXPIRING (refreshing UpdatedAt on a reminder) and announces it. The event
-// carries the deadline that passed, so every announcement of one expiry is identical.
-func (s *Service) expire(ctx context.Context, r Reservation, etag string, now time.Time) error {
-	r.Status, r.UpdatedAt = Expiring, now
-	if err := s.reservations.Update(ctx, reservationKey(r.OrderID), r, etag); err != nil {
-		return fmt.Errorf("marking the reservation of %s expiring: %w", r.OrderID, err)
+// expiryDue reports whether the sweep is to expire r now: a reservation past its deadline, or an expiring
+// one whose announcement has had no answer for reannounceAfter.
+func expiryDue(r Reservation, now time.Time) bool {
+	return r.Status == Reserved && !now.Before(r.ExpiresAt) ||
+		r.Status == Expiring && now.Sub(r.UpdatedAt) >= reannounceAfter
+}
+
+// expire marks the reservation EXPIRING (refreshing UpdatedAt on a reminder) and announces it, if it is still
+// due: a payment, a cancellation or another replica's sweep may have moved it since the sweep read it. The
+// event carries the deadline that passed, so every announcement of one expiry is identical.
+func (s *Service) expire(ctx context.Context, orderID string, now time.Time) error {
+	r, err := kv.Decide(ctx, s.reservations, reservationKey(orderID), func(r *Reservation, exists bool) (Reservation, bool, error) {
+		if !exists || !expiryDue(*r, now) {
+			return Reservation{}, false, nil
+		}
+		r.Status, r.UpdatedAt = Expiring, now
+		return *r, true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("marking the reservation of %s expiring: %w", orderID, err)
+	}
+	if r.Status != Expiring {
+		return nil // no longer due
 	}
 	return s.pub.Publish(ctx, events.New(events.ReservationExpired, r.OrderID, r.ExpiresAt, events.ReservationExpiredData{
 		OrderID: r.OrderID, ReservedAt: r.ReservedAt, ExpiredAt: r.ExpiresAt,
@@ -122,13 +140,13 @@ func (s *Service) expire(ctx context.Context, r Reservation, etag string, now ti
 // fresh or this write fails.
 func (s *Service) repairOrphan(ctx context.Context, orderID string, skus []string, now time.Time) (bool, error) {
 	var repaired bool
-	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
 		repaired = false
 		r, _, err := s.reservations.Get(ctx, reservationKey(orderID))
 		recorded := err == nil
 		move := release
 		switch {
-		case err != nil && !isNotFound(err):
+		case err != nil && !errors.Is(err, kv.ErrNotFound):
 			return nil, err
 		case recorded && (r.Status == Reserved || r.Status == Expiring):
 			return nil, nil // open: the holds are its own
@@ -153,7 +171,7 @@ func (s *Service) repairOrphan(ctx context.Context, orderID string, skus []strin
 // eachProduct reads the whole catalog, a batch at a time, and calls fn with every product.
 func (s *Service) eachProduct(ctx context.Context, fn func(kv.Entry[Product])) error {
 	c, _, err := s.catalog.Get(ctx, catalogKey)
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return nil
 	}
 	if err != nil {

@@ -31,6 +31,7 @@ const (
 	readStock  = "read-stock"  // right after a bulk read of products returned
 	writeStock = "write-stock" // right before a product transaction
 	record     = "record"      // right before a reservation is created
+	readOrders = "read-orders" // right after a bulk read of reservations returned
 )
 
 var errCrash = errors.New("the process died here")
@@ -123,6 +124,14 @@ func (s hookedReservations) Create(ctx context.Context, key string, r stock.Rese
 		return err
 	}
 	return s.ReservationStore.Create(ctx, key, r, opts...)
+}
+
+func (s hookedReservations) GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[stock.Reservation], error) {
+	found, err := s.ReservationStore.GetMany(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	return found, s.h.at(ctx, readOrders)
 }
 
 // run starts a handler call in the background; wait collects its result.
@@ -353,4 +362,27 @@ func TestConcurrentDuplicateDeliveriesKeepHoldsInLineWithDecisions(t *testing.T)
 	assert.Equal(t, 4, a[0]+a[1]+a[2])
 	assert.Equal(t, 3, b[0]+b[1]+b[2])
 	assert.Equal(t, a[2], b[2], "every order ships one of each, or nothing")
+}
+
+// The sweep decides from a bulk read; a reservation dispatched before the sweep writes must not be marked
+// expiring nor announced as expired: the write re-checks what is stored.
+func TestSweepLeavesAReservationThatMovedAfterItsRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.product(t, "MUG", 899, 5)
+	require.NoError(t, f.svc.OnOrderPlaced(ctx, "", placed("o", "MUG", 1)))
+	f.advance(time.Hour)
+
+	read := f.hooks.stopAt("sweep/" + readOrders)
+	done := run(func() error { _, err := f.svc.Sweep(as("sweep")); return err })
+	read.awaitReached(t)
+	require.NoError(t, f.svc.OnShipmentDispatched(ctx, "", events.ShipmentDispatchedData{OrderID: "o"}))
+	read.release()
+
+	require.NoError(t, wait(t, done))
+	assert.Equal(t, stock.Committed, f.status(t, "o"))
+	assert.Empty(t, f.pub.Of(events.ReservationExpired))
+	assert.Equal(t, [3]int{4, 0, 1}, f.levels(t, "MUG"))
+	f.requireInvariants(t, "o")
 }

@@ -31,6 +31,7 @@
 package stock
 
 import (
+	"maps"
 	"time"
 
 	"orderflow/internal/events"
@@ -113,4 +114,38 @@ func (r Reservation) items() []events.Item {
 // Catalog lists every SKU, for GET /v1/products (the Redis state store cannot list keys).
 type Catalog struct {
 	SKUs []string `json:"skus"`
+}
+
+// holdMove is where the quantity of a hold goes when the hold is removed.
+type holdMove int
+
+const (
+	release holdMove = iota // held → available
+	commit                  // held → committed
+)
+
+// hold sets the order's hold on p, replacing any it had (whose quantity goes back first).
+func (p Product) hold(orderID string, h Hold) Product {
+	prev := p.Holds[orderID].Quantity
+	p.Holds = maps.Clone(p.Holds)
+	if p.Holds == nil {
+		p.Holds = map[string]Hold{}
+	}
+	p.Holds[orderID] = h
+	p.Available -= h.Quantity - prev
+	p.Reserved += h.Quantity - prev
+	return p
+}
+
+func (p Product) unhold(orderID string, move holdMove) Product {
+	qty := p.Holds[orderID].Quantity
+	p.Holds = maps.Clone(p.Holds)
+	delete(p.Holds, orderID)
+	p.Reserved -= qty
+	if move == release {
+		p.Available += qty
+	} else {
+		p.Committed += qty
+	}
+	return p
 }

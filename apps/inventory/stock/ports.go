@@ -9,26 +9,19 @@ import (
 
 // ProductStore persists products; Transact carries the multi-SKU hold updates.
 type ProductStore interface {
-	Get(ctx context.Context, key string) (Product, string, error)
-	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[Product], error)
-	Create(ctx context.Context, key string, p Product, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, p Product, etag string) error
-	Transact(ctx context.Context, writes []kv.Write[Product]) error
+	kv.Mutable[Product]
+	kv.Transactional[Product]
 }
 
 // ReservationStore persists reservations.
 type ReservationStore interface {
-	Get(ctx context.Context, key string) (Reservation, string, error)
+	kv.Mutable[Reservation]
 	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[Reservation], error)
-	Create(ctx context.Context, key string, r Reservation, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, r Reservation, etag string) error
 }
 
 // CatalogStore persists the catalog index.
 type CatalogStore interface {
-	Get(ctx context.Context, key string) (Catalog, string, error)
-	Create(ctx context.Context, key string, c Catalog, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, c Catalog, etag string) error
+	kv.Mutable[Catalog]
 }
 
 // Publisher publishes events to the broker.

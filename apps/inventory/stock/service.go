@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,11 +13,7 @@ import (
 	"orderflow/internal/events"
 	"orderflow/internal/kv"
 	"orderflow/internal/platform/failpoint"
-	"orderflow/internal/platform/logging"
 )
-
-// maxAttempts bounds optimistic-concurrency retries before the caller is asked to retry later.
-const maxAttempts = 50
 
 var skuPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
@@ -46,18 +41,12 @@ const catalogKey = "catalog"
 
 func productKey(sku string) string         { return "product/" + sku }
 func reservationKey(orderID string) string { return "reservation/" + orderID }
-func isNotFound(err error) bool            { return errors.Is(err, kv.ErrNotFound) }
-func isConflict(err error) bool            { return errors.Is(err, kv.ErrConflict) }
 func productKeys(skus []string) []string {
 	keys := make([]string, len(skus))
 	for i, sku := range skus {
 		keys[i] = productKey(sku)
 	}
 	return keys
-}
-
-func contended(what string) error {
-	return apperr.New(apperr.Unavailable, "too many concurrent updates of %s; retry", what)
 }
 
 // ---------------------------------------------------------------------------------------------- catalog
@@ -98,34 +87,26 @@ func (s *Service) PutProduct(ctx context.Context, sku string, in ProductInput) (
 	if err := in.Validate(); err != nil {
 		return Product{}, false, err
 	}
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		p, etag, err := s.products.Get(ctx, productKey(sku))
-		switch {
-		case isNotFound(err):
-			p = Product{SKU: sku, Name: in.Name, PriceCents: in.PriceCents, Available: in.Available}
-			err = s.products.Create(ctx, productKey(sku), p)
-			if err == nil {
-				return p, true, s.addToCatalog(ctx, sku)
-			}
-		case err != nil:
-			return Product{}, false, err
-		default:
-			p.Name, p.PriceCents, p.Available = in.Name, in.PriceCents, in.Available
-			err = s.products.Update(ctx, productKey(sku), p, etag)
-			if err == nil {
-				// The catalog entry is normally there already; this repairs a create that died before indexing.
-				return p, false, s.addToCatalog(ctx, sku)
-			}
-		}
-		if !isConflict(err) {
-			return Product{}, false, fmt.Errorf("saving product %s: %w", sku, err)
-		}
+	type put struct {
+		p       Product
+		created bool
 	}
-	return Product{}, false, contended("product " + sku)
+	res, err := kv.Decide(ctx, s.products, productKey(sku), func(p *Product, exists bool) (put, bool, error) {
+		if !exists {
+			*p = Product{SKU: sku}
+		}
+		p.Name, p.PriceCents, p.Available = in.Name, in.PriceCents, in.Available
+		return put{p: *p, created: !exists}, true, nil
+	})
+	if err != nil {
+		return Product{}, false, fmt.Errorf("saving product %s: %w", sku, err)
+	}
+	// On an update the catalog entry is normally there already; this repairs a create that died before indexing.
+	return res.p, res.created, s.addToCatalog(ctx, sku)
 }
 
 func (s *Service) addToCatalog(ctx context.Context, sku string) error {
-	return kv.Mutate(ctx, s.catalog, catalogKey, maxAttempts, func(c *Catalog, _ bool) bool {
+	return kv.Mutate(ctx, s.catalog, catalogKey, func(c *Catalog, _ bool) bool {
 		if slices.Contains(c.SKUs, sku) {
 			return false
 		}
@@ -138,7 +119,7 @@ func (s *Service) addToCatalog(ctx context.Context, sku string) error {
 // Product returns one product.
 func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
 	p, _, err := s.products.Get(ctx, productKey(sku))
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return Product{}, apperr.New(apperr.NotFound, "product %s not found", sku)
 	}
 	return p, err
@@ -147,7 +128,7 @@ func (s *Service) Product(ctx context.Context, sku string) (Product, error) {
 // Products lists the catalog sorted by SKU.
 func (s *Service) Products(ctx context.Context) ([]Product, error) {
 	c, _, err := s.catalog.Get(ctx, catalogKey)
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return []Product{}, nil
 	}
 	if err != nil {
@@ -171,12 +152,12 @@ type SeedProduct struct {
 func (s *Service) Seed(ctx context.Context, products []SeedProduct) (bool, error) {
 	if c, _, err := s.catalog.Get(ctx, catalogKey); err == nil && len(c.SKUs) > 0 {
 		return false, nil
-	} else if err != nil && !isNotFound(err) {
+	} else if err != nil && !errors.Is(err, kv.ErrNotFound) {
 		return false, err
 	}
 	for _, p := range products {
-		err := s.products.Create(ctx, productKey(p.SKU), Product{SKU: p.SKU, Name: p.Name, PriceCents: p.PriceCents, Available: p.Available})
-		if err != nil && !isConflict(err) {
+		_, err := kv.CreateIfAbsent(ctx, s.products, productKey(p.SKU), Product{SKU: p.SKU, Name: p.Name, PriceCents: p.PriceCents, Available: p.Available})
+		if err != nil {
 			return false, fmt.Errorf("seeding %s: %w", p.SKU, err)
 		}
 		if err := s.addToCatalog(ctx, p.SKU); err != nil {
@@ -189,25 +170,13 @@ func (s *Service) Seed(ctx context.Context, products []SeedProduct) (bool, error
 // Reservation returns inventory's record of an order.
 func (s *Service) Reservation(ctx context.Context, orderID string) (Reservation, error) {
 	r, _, err := s.reservations.Get(ctx, reservationKey(orderID))
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return Reservation{}, apperr.New(apperr.NotFound, "no reservation for order %s", orderID)
 	}
 	return r, err
 }
 
 // ------------------------------------------------------------------------------------------ reservations
-
-// OnOrderPlaced reserves the order's stock, or rejects it, exactly once however often the event arrives and
-// however many deliveries of it run at once. A delivery that finds the order decided finishes what the one that
-// decided may have left undone (it may have died between recording and moving the holds) and re-announces.
-func (s *Service) OnOrderPlaced(ctx context.Context, _ string, d events.OrderPlacedData) error {
-	failpoint.Inject(ctx, "inventory.before-reserve")
-	r, err := s.reserve(ctx, d)
-	if err != nil {
-		return err
-	}
-	return s.announce(ctx, r)
-}
 
 // reserve decides the order, records the decision and returns it as recorded — possibly an earlier or
 // concurrent delivery's, or a cancellation's — with the holds brought in line with it.
@@ -225,13 +194,13 @@ func (s *Service) reserve(ctx context.Context, d events.OrderPlacedData) (Reserv
 		skus[i] = it.SKU
 	}
 	var decision, existing Reservation
-	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
 		r, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
 		switch {
 		case err == nil:
 			existing = r
 			return nil, nil
-		case !isNotFound(err):
+		case !errors.Is(err, kv.ErrNotFound):
 			return nil, err
 		}
 		existing = Reservation{}
@@ -296,19 +265,14 @@ func (s *Service) decide(d events.OrderPlacedData, found map[string]kv.Entry[Pro
 // stands. Either way the holds are then brought in line with the recorded decision.
 func (s *Service) record(ctx context.Context, r Reservation, skus []string) (Reservation, error) {
 	failpoint.Inject(ctx, "inventory.before-record")
-	err := s.reservations.Create(ctx, reservationKey(r.OrderID), r)
-	if err == nil {
-		failpoint.Inject(ctx, "inventory.after-reserve")
-		return r, s.settle(ctx, r, skus)
-	}
-	if !isConflict(err) {
+	stands, created, err := kv.CreateOrGet(ctx, s.reservations, reservationKey(r.OrderID), r)
+	if err != nil {
 		return Reservation{}, fmt.Errorf("recording reservation of %s: %w", r.OrderID, err)
 	}
-	existing, _, err := s.reservations.Get(ctx, reservationKey(r.OrderID))
-	if err != nil {
-		return Reservation{}, fmt.Errorf("reading the recorded reservation of %s: %w", r.OrderID, err)
+	if created {
+		failpoint.Inject(ctx, "inventory.after-reserve")
 	}
-	return existing, s.settle(ctx, existing, skus)
+	return stands, s.settle(ctx, stands, skus)
 }
 
 // settle brings the order's holds on skus in line with its recorded decision: an open reservation (RESERVED,
@@ -355,32 +319,6 @@ func describeShortages(shortages []events.Shortage) string {
 	return strings.Join(parts, "; ")
 }
 
-// OnOrderCancelled releases the order's stock (cancelled or expired, and shipping confirmed nothing ships).
-// If inventory has not recorded a decision for the order yet, it records a tombstone so the order is never
-// reserved, and releases whatever a delivery of order.placed held for it before dying short of recording.
-func (s *Service) OnOrderCancelled(ctx context.Context, _ string, d events.OrderCancelledData) error {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		r, _, err := s.reservations.Get(ctx, reservationKey(d.OrderID))
-		switch {
-		case err == nil && r.Status == Cancelled:
-			// The tombstone's holds are found by scanning: the cancellation does not carry the order's lines.
-			// A redelivery scans again, which finishes a release a crash interrupted.
-			return s.releaseStrayHolds(ctx, d.OrderID)
-		case err == nil:
-			return s.release(ctx, d.OrderID, d.Reason, d.CancelledAt)
-		case !isNotFound(err):
-			return err
-		}
-		tomb := Reservation{OrderID: d.OrderID, Status: Cancelled, Reason: d.Reason, UpdatedAt: s.now().UTC()}
-		err = s.reservations.Create(ctx, reservationKey(d.OrderID), tomb)
-		if err != nil && !isConflict(err) {
-			return fmt.Errorf("recording the cancellation of %s: %w", d.OrderID, err)
-		}
-		// Created or beaten to it: the next round acts on whatever is recorded.
-	}
-	return contended("reservation " + d.OrderID)
-}
-
 // releaseStrayHolds releases every hold of the order, wherever it is. Only for an order whose record says it
 // holds nothing and whose SKUs are unknown: it reads the whole catalog.
 func (s *Service) releaseStrayHolds(ctx context.Context, orderID string) error {
@@ -394,11 +332,6 @@ func (s *Service) releaseStrayHolds(ctx context.Context, orderID string) error {
 		return fmt.Errorf("finding the holds of order %s: %w", orderID, err)
 	}
 	return s.moveHolds(ctx, orderID, skus, release)
-}
-
-// OnPaymentFailed releases the order's stock.
-func (s *Service) OnPaymentFailed(ctx context.Context, _ string, d events.PaymentFailedData) error {
-	return s.release(ctx, d.OrderID, events.ReasonPaymentFailed, d.FailedAt)
 }
 
 // release moves a held reservation to RELEASED, then its holds back to available, then announces it.
@@ -415,79 +348,23 @@ func (s *Service) release(ctx context.Context, orderID, reason string, at time.T
 	}))
 }
 
-// OnShipmentDispatched commits the held stock: it has left the warehouse.
-func (s *Service) OnShipmentDispatched(ctx context.Context, _ string, d events.ShipmentDispatchedData) error {
-	r, err := s.transition(ctx, d.OrderID, Committed, "", Reserved, Expiring)
-	if err != nil {
-		return err
-	}
-	if r.Status != Committed {
-		logging.From(ctx).Errorf("dispatch of order %s whose reservation is %s; shipping must not dispatch stopped orders", d.OrderID, r.Status)
-		return nil
-	}
-	return s.moveHolds(ctx, d.OrderID, r.skus(), commit)
-}
-
 // transition moves the reservation to status `to` if it is in one of `from` (compare-and-set on its ETag)
 // and returns it as it stands afterwards. A reservation already in `to` is returned unchanged, so callers
 // finish the work a crashed delivery left half done.
 func (s *Service) transition(ctx context.Context, orderID string, to Status, reason string, from ...Status) (Reservation, error) {
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		r, etag, err := s.reservations.Get(ctx, reservationKey(orderID))
-		if isNotFound(err) {
-			return Reservation{}, apperr.New(apperr.Unavailable, "no reservation for order %s yet", orderID)
+	return kv.Decide(ctx, s.reservations, reservationKey(orderID), func(r *Reservation, exists bool) (Reservation, bool, error) {
+		if !exists {
+			return Reservation{}, false, apperr.New(apperr.Unavailable, "no reservation for order %s yet", orderID)
 		}
-		if err != nil || !slices.Contains(from, r.Status) {
-			return r, err
+		if !slices.Contains(from, r.Status) {
+			return *r, false, nil
 		}
 		r.Status, r.UpdatedAt = to, s.now().UTC()
 		if reason != "" {
 			r.Reason = reason
 		}
-		err = s.reservations.Update(ctx, reservationKey(orderID), r, etag)
-		if err == nil {
-			return r, nil
-		}
-		if !isConflict(err) {
-			return Reservation{}, err
-		}
-	}
-	return Reservation{}, contended("reservation " + orderID)
-}
-
-// ------------------------------------------------------------------------------------------------ holds
-
-type holdMove int
-
-const (
-	release holdMove = iota // held → available
-	commit                  // held → committed
-)
-
-// hold sets the order's hold on p, replacing any it had (whose quantity goes back first).
-func (p Product) hold(orderID string, h Hold) Product {
-	prev := p.Holds[orderID].Quantity
-	p.Holds = maps.Clone(p.Holds)
-	if p.Holds == nil {
-		p.Holds = map[string]Hold{}
-	}
-	p.Holds[orderID] = h
-	p.Available -= h.Quantity - prev
-	p.Reserved += h.Quantity - prev
-	return p
-}
-
-func (p Product) unhold(orderID string, move holdMove) Product {
-	qty := p.Holds[orderID].Quantity
-	p.Holds = maps.Clone(p.Holds)
-	delete(p.Holds, orderID)
-	p.Reserved -= qty
-	if move == release {
-		p.Available += qty
-	} else {
-		p.Committed += qty
-	}
-	return p
+		return *r, true, nil
+	})
 }
 
 // moveHolds removes the order's holds from the given SKUs, releasing or committing their quantity. SKUs
@@ -497,7 +374,7 @@ func (s *Service) moveHolds(ctx context.Context, orderID string, skus []string, 
 	if len(skus) == 0 {
 		return nil
 	}
-	err := kv.MutateMany(ctx, s.products, productKeys(skus), maxAttempts, func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
+	err := kv.MutateMany(ctx, s.products, productKeys(skus), func(found map[string]kv.Entry[Product]) (map[string]Product, error) {
 		moved := map[string]Product{}
 		for k, e := range found {
 			if _, held := e.Value.Holds[orderID]; held {

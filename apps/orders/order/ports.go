@@ -1,8 +1,6 @@
 package order
 
 import (
-	"time"
-
 	"context"
 
 	"orderflow/internal/events"
@@ -11,47 +9,24 @@ import (
 
 // Store persists orders with optimistic concurrency (satisfied by daprx.Store[Order] and kvfake).
 type Store interface {
-	Get(ctx context.Context, key string) (Order, string, error)
+	kv.Mutable[Order]
 	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[Order], error)
-	Create(ctx context.Context, key string, o Order, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, o Order, etag string) error
-}
-
-// Claim binds an Idempotency-Key to the order it created and the request that created it.
-type Claim struct {
-	OrderID     string `json:"orderId"`
-	Fingerprint string `json:"fingerprint"`
-	// PlacedAt is when the first request placed the order. A retry that finishes that request announces the
-	// very same order: a publish reported as failed may still have reached the broker, and the saga's next
-	// events must never be older than the order they follow.
-	PlacedAt time.Time `json:"placedAt,omitzero"`
 }
 
 // ClaimStore persists idempotency claims.
 type ClaimStore interface {
-	Get(ctx context.Context, key string) (Claim, string, error)
-	Create(ctx context.Context, key string, c Claim, opts ...kv.WriteOption) error
-}
-
-// CustomerIndex lists a customer's order ids, newest first. The Redis state store has no query API, so
-// orders keeps this index itself.
-type CustomerIndex struct {
-	OrderIDs []string `json:"orderIds"`
+	kv.Creatable[Claim]
 }
 
 // IndexStore persists customer indexes.
 type IndexStore interface {
-	Get(ctx context.Context, key string) (CustomerIndex, string, error)
-	Create(ctx context.Context, key string, idx CustomerIndex, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, idx CustomerIndex, etag string) error
+	kv.Mutable[CustomerIndex]
 }
 
 // OpenIndexStore persists the shards of the index of open orders (OpenShard), read by the SLA sweep.
 type OpenIndexStore interface {
-	Get(ctx context.Context, key string) (OpenShard, string, error)
+	kv.Mutable[OpenShard]
 	GetMany(ctx context.Context, keys []string) (map[string]kv.Entry[OpenShard], error)
-	Create(ctx context.Context, key string, sh OpenShard, opts ...kv.WriteOption) error
-	Update(ctx context.Context, key string, sh OpenShard, etag string) error
 }
 
 // Publisher publishes events to the broker.

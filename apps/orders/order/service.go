@@ -26,8 +26,6 @@ const (
 	MaxListedOrders = 500
 	// ClaimTTL is how long an Idempotency-Key is remembered.
 	ClaimTTL = 24 * time.Hour
-	// maxAttempts bounds optimistic-concurrency retries on one key before the caller is asked to retry later.
-	maxAttempts = 25
 )
 
 var (
@@ -60,13 +58,8 @@ func NewService(orders Store, claims ClaimStore, indexes IndexStore, open OpenIn
 func orderKey(id string) string    { return "order/" + id }
 func claimKey(key string) string   { return "idempotency/" + key }
 func customerKey(id string) string { return "customer/" + id + "/orders" }
-func isNotFound(err error) bool    { return errors.Is(err, kv.ErrNotFound) }
-func isConflict(err error) bool    { return errors.Is(err, kv.ErrConflict) }
 func notYetKnown(id string) error {
 	return apperr.New(apperr.Unavailable, "order %s is not known yet", id)
-}
-func tooContended(key string) error {
-	return apperr.New(apperr.Unavailable, "too many concurrent updates of %s", key)
 }
 func invalidLimit() error {
 	return apperr.Invalidf("limit", "must be between 1 and %d", MaxListedOrders)
@@ -167,7 +160,7 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 				}
 				return existing, Replayed, nil
 			}
-			if !isNotFound(err) {
+			if !errors.Is(err, kv.ErrNotFound) {
 				return Order{}, 0, fmt.Errorf("reading order %s: %w", id, err)
 			}
 			// The first request claimed the key but did not finish: finish it now.
@@ -186,7 +179,7 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 	// A conflict means our own order.placed subscription (or a concurrent replay) stored the same order first;
 	// the response still shows the order as this request created it. That subscription also lists the order
 	// under its customer, a few milliseconds later.
-	if err := s.orders.Create(ctx, orderKey(id), o); err != nil && !isConflict(err) {
+	if _, err := kv.CreateIfAbsent(ctx, s.orders, orderKey(id), o); err != nil {
 		logging.From(ctx).WithError(err).Warn("storing the announced order failed; its order.placed subscription will store it")
 		return o, Announced, nil
 	}
@@ -200,16 +193,12 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 
 // claim records key → (orderID, fingerprint) unless the key is already claimed. fresh reports a new claim.
 func (s *Service) claim(ctx context.Context, key string, c Claim) (Claim, bool, error) {
-	err := s.claims.Create(ctx, claimKey(key), c, kv.WithTTL(ClaimTTL))
-	if err == nil {
-		return c, true, nil
-	}
-	if !isConflict(err) {
+	existing, fresh, err := kv.CreateOrGet(ctx, s.claims, claimKey(key), c, kv.WithTTL(ClaimTTL))
+	if err != nil {
 		return Claim{}, false, fmt.Errorf("claiming idempotency key: %w", err)
 	}
-	existing, _, err := s.claims.Get(ctx, claimKey(key))
-	if err != nil {
-		return Claim{}, false, fmt.Errorf("reading idempotency claim: %w", err)
+	if fresh {
+		return c, true, nil
 	}
 	if existing.Fingerprint != c.Fingerprint {
 		return Claim{}, false, &apperr.Error{Code: apperr.Conflict, Field: "Idempotency-Key",
@@ -220,7 +209,7 @@ func (s *Service) claim(ctx context.Context, key string, c Claim) (Claim, bool, 
 
 // index puts orderID at the front of the customer's index (idempotent).
 func (s *Service) index(ctx context.Context, customerID, orderID string) error {
-	return kv.Mutate(ctx, s.indexes, customerKey(customerID), maxAttempts, func(idx *CustomerIndex, _ bool) bool {
+	return kv.Mutate(ctx, s.indexes, customerKey(customerID), func(idx *CustomerIndex, _ bool) bool {
 		if slices.Contains(idx.OrderIDs, orderID) {
 			return false
 		}
@@ -236,7 +225,7 @@ func (s *Service) Get(ctx context.Context, id string) (Order, error) {
 		return Order{}, apperr.New(apperr.NotFound, "order %s not found", id)
 	}
 	o, _, err := s.orders.Get(ctx, orderKey(id))
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return Order{}, apperr.New(apperr.NotFound, "order %s not found", id)
 	}
 	return o, err
@@ -251,7 +240,7 @@ func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Ord
 		return nil, invalidLimit()
 	}
 	idx, _, err := s.indexes.Get(ctx, customerKey(customerID))
-	if isNotFound(err) {
+	if errors.Is(err, kv.ErrNotFound) {
 		return []Order{}, nil
 	}
 	if err != nil {

@@ -78,7 +78,7 @@ func openShardKeys() []string {
 // updateShard runs change on the orders of one shard under optimistic concurrency; change reports whether it
 // changed anything and, like kv.Mutate's, may run several times.
 func (s *Service) updateShard(ctx context.Context, key string, change func(orders map[string]OpenEntry) bool) error {
-	return kv.Mutate(ctx, s.open, key, maxAttempts, func(sh *OpenShard, _ bool) bool {
+	return kv.Mutate(ctx, s.open, key, func(sh *OpenShard, _ bool) bool {
 		if sh.Orders == nil {
 			sh.Orders = map[string]OpenEntry{}
 		}

@@ -2,10 +2,12 @@ package order
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
 	"orderflow/internal/events"
+	"orderflow/internal/kv"
 	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/settle"
 )
@@ -14,42 +16,44 @@ import (
 // result. An event already applied is not applied again, but emit still runs: if the process died between
 // storing and publishing, the redelivery publishes the same deterministic events again.
 func (s *Service) apply(ctx context.Context, orderID, eventID string, change func(o *Order) bool, emit func(o Order) []events.Event) error {
-	key := orderKey(orderID)
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		// order.placed is published before the order is stored, so an event about it can arrive first.
-		o, etag, err := settle.Read(ctx, func(ctx context.Context) (Order, string, error) { return s.orders.Get(ctx, key) }, isNotFound)
-		if isNotFound(err) {
-			return notYetKnown(orderID)
+	o, err := kv.Decide(ctx, settling{s.orders}, orderKey(orderID), func(o *Order, exists bool) (Order, bool, error) {
+		if !exists {
+			return Order{}, false, notYetKnown(orderID)
 		}
-		if err != nil {
-			return err
+		if slices.Contains(o.Applied, eventID) {
+			return *o, false, nil
 		}
-		if !slices.Contains(o.Applied, eventID) {
-			changed := change(&o)
-			o.Applied = append(o.Applied, eventID)
-			if changed {
-				o.UpdatedAt = s.now().UTC()
-			}
-			if err := s.orders.Update(ctx, key, o, etag); err != nil {
-				if isConflict(err) {
-					continue
-				}
-				return fmt.Errorf("updating order %s: %w", orderID, err)
-			}
+		changed := change(o)
+		o.Applied = append(o.Applied, eventID)
+		if changed {
+			o.UpdatedAt = s.now().UTC()
 		}
-		// Also on a duplicate: the first delivery may have died before taking the order out.
-		if o.Status.Terminal() {
-			s.markClosed(ctx, orderID)
-		}
-		if emit == nil {
-			return nil
-		}
-		if evs := emit(o); len(evs) > 0 {
-			return s.pub.Publish(ctx, evs...)
-		}
+		return *o, true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("updating order %s: %w", orderID, err)
+	}
+	// Also on a duplicate: the first delivery may have died before taking the order out.
+	if o.Status.Terminal() {
+		s.markClosed(ctx, orderID)
+	}
+	if emit == nil {
 		return nil
 	}
-	return tooContended(key)
+	if evs := emit(o); len(evs) > 0 {
+		return s.pub.Publish(ctx, evs...)
+	}
+	return nil
+}
+
+// settling is the order store as apply reads it. order.placed is published before the order is stored, so an
+// event about the order can arrive first: Get waits briefly for the record (settle.Read) before it reports it
+// missing, which keeps that common race from costing the sidecar's retry backoff.
+type settling struct{ Store }
+
+func (s settling) Get(ctx context.Context, key string) (Order, string, error) {
+	return settle.Read(ctx, func(ctx context.Context) (Order, string, error) { return s.Store.Get(ctx, key) },
+		func(err error) bool { return errors.Is(err, kv.ErrNotFound) })
 }
 
 // OnPlaced stores the order from its own order.placed event if the API request that published it died before
@@ -61,21 +65,13 @@ func (s *Service) OnPlaced(ctx context.Context, _ string, d events.OrderPlacedDa
 		CreatedAt: d.PlacedAt.UTC(), UpdatedAt: d.PlacedAt.UTC(),
 	}
 	// Normally the API stored it already: look before creating, so the common case is not a write collision.
-	stored, _, err := s.orders.Get(ctx, orderKey(o.ID))
-	switch {
-	case err == nil:
-		o = stored
-	case !isNotFound(err):
-		return err
-	default:
-		err := s.orders.Create(ctx, orderKey(o.ID), o)
-		switch {
-		case err == nil:
-			// Usual under load (the event overtook the API's own write), essential after a crash in between.
-			logging.From(ctx).Debug("stored the order from its order.placed event")
-		case !isConflict(err):
-			return fmt.Errorf("storing order %s from its event: %w", o.ID, err)
-		}
+	o, created, err := kv.GetOrCreate(ctx, s.orders, orderKey(o.ID), o)
+	if err != nil {
+		return fmt.Errorf("storing order %s from its event: %w", d.OrderID, err)
+	}
+	if created {
+		// Usual under load (the event overtook the API's own write), essential after a crash in between.
+		logging.From(ctx).Debug("stored the order from its order.placed event")
 	}
 	// A redelivery or an SLA re-drive can come after the order finished; it must not list it as open again.
 	// (A finish racing this check leaves a terminal order in the index, which the sweep drops.)

@@ -1,4 +1,6 @@
-package notify
+// Package mailer is the notifications service's adapter for e-mail: it sends notify.Email messages through
+// the "email" output binding, shaping each request for whatever component a profile puts behind that name.
+package mailer
 
 import (
 	"context"
@@ -6,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"orderflow/apps/notifications/notify"
 )
 
 // Invoker is an output binding (daprx.Binding).
@@ -13,10 +17,10 @@ type Invoker interface {
 	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
 }
 
-// BindingMailer sends e-mail through the output binding called "email", whatever component a profile puts
+// Binding sends e-mail through the output binding called "email", whatever component a profile puts
 // behind that name. E-mail services want the body as data and the envelope as metadata (SES wants the body
 // JSON-quoted); local and object storage get the whole message as a file named after the e-mail's id.
-type BindingMailer struct {
+type Binding struct {
 	binding Invoker
 	from    string
 	// typeOf reports the binding's component type (daprx.ComponentType), looked up on first use.
@@ -25,13 +29,13 @@ type BindingMailer struct {
 	kind   string
 }
 
-// NewBindingMailer returns a mailer sending as from.
-func NewBindingMailer(binding Invoker, from string, typeOf func(ctx context.Context) (string, error)) *BindingMailer {
-	return &BindingMailer{binding: binding, from: from, typeOf: typeOf}
+// New returns a mailer sending as from.
+func New(binding Invoker, from string, typeOf func(ctx context.Context) (string, error)) *Binding {
+	return &Binding{binding: binding, from: from, typeOf: typeOf}
 }
 
-// Send implements Mailer.
-func (m *BindingMailer) Send(ctx context.Context, e Email) error {
+// Send implements notify.Mailer.
+func (m *Binding) Send(ctx context.Context, e notify.Email) error {
 	kind, err := m.bindingType(ctx)
 	if err != nil {
 		return fmt.Errorf("finding the email binding's type: %w", err)
@@ -41,7 +45,7 @@ func (m *BindingMailer) Send(ctx context.Context, e Email) error {
 	return err
 }
 
-func (m *BindingMailer) bindingType(ctx context.Context) (string, error) {
+func (m *Binding) bindingType(ctx context.Context) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.kind == "" {
@@ -54,7 +58,7 @@ func (m *BindingMailer) bindingType(ctx context.Context) (string, error) {
 	return m.kind, nil
 }
 
-func (m *BindingMailer) request(kind string, e Email) ([]byte, map[string]string) {
+func (m *Binding) request(kind string, e notify.Email) ([]byte, map[string]string) {
 	envelope := map[string]string{"emailTo": e.To, "emailFrom": m.from, "subject": e.Subject}
 	switch kind {
 	case "bindings.aws.ses":
@@ -68,7 +72,7 @@ func (m *BindingMailer) request(kind string, e Email) ([]byte, map[string]string
 }
 
 // message renders e as an RFC 5322 message.
-func (m *BindingMailer) message(e Email) string {
+func (m *Binding) message(e notify.Email) string {
 	var msg strings.Builder
 	fmt.Fprintf(&msg, "Message-ID: <%s@orderflow>\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n", e.ID, m.from, e.To, e.Subject)
 	msg.WriteString("Content-Type: text/plain; charset=utf-8\r\n\r\n")

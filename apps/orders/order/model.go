@@ -144,3 +144,19 @@ func (o Order) stoppedEvent() (events.Event, bool) {
 		OrderID: o.ID, Reason: reason, CancelledAt: at,
 	}), true
 }
+
+// Claim binds an Idempotency-Key to the order it created and the request that created it.
+type Claim struct {
+	OrderID     string `json:"orderId"`
+	Fingerprint string `json:"fingerprint"`
+	// PlacedAt is when the first request placed the order. A retry that finishes that request announces the
+	// very same order: a publish reported as failed may still have reached the broker, and the saga's next
+	// events must never be older than the order they follow.
+	PlacedAt time.Time `json:"placedAt,omitzero"`
+}
+
+// CustomerIndex lists a customer's order ids, newest first. The Redis state store has no query API, so
+// orders keeps this index itself.
+type CustomerIndex struct {
+	OrderIDs []string `json:"orderIds"`
+}

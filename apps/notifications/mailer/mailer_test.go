@@ -1,4 +1,4 @@
-package notify_test
+package mailer_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"orderflow/apps/notifications/mailer"
 	"orderflow/apps/notifications/notify"
 )
 
@@ -45,7 +46,7 @@ func TestMailerShapesTheRequestForTheBinding(t *testing.T) {
 		t.Run(tc.kind, func(t *testing.T) {
 			t.Parallel()
 			b := &recordingBinding{}
-			m := notify.NewBindingMailer(b, "shop@example.com", func(context.Context) (string, error) { return tc.kind, nil })
+			m := mailer.New(b, "shop@example.com", func(context.Context) (string, error) { return tc.kind, nil })
 			require.NoError(t, m.Send(context.Background(), email))
 			assert.Equal(t, tc.wantData, string(b.data))
 			assert.Equal(t, tc.wantMeta, b.meta)
@@ -56,7 +57,7 @@ func TestMailerShapesTheRequestForTheBinding(t *testing.T) {
 func TestMailerRetriesTheTypeLookup(t *testing.T) {
 	t.Parallel()
 	calls := 0
-	m := notify.NewBindingMailer(&recordingBinding{}, "shop@example.com", func(context.Context) (string, error) {
+	m := mailer.New(&recordingBinding{}, "shop@example.com", func(context.Context) (string, error) {
 		calls++
 		if calls == 1 {
 			return "", errors.New("sidecar not up")

@@ -1,0 +1,129 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orderflow/apps/inventory/api"
+	"orderflow/apps/inventory/stock"
+	"orderflow/internal/events"
+	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/eventstest"
+	"orderflow/internal/platform/subscriber"
+	"orderflow/internal/platform/web"
+)
+
+var now = time.Date(2026, 5, 1, 10, 15, 30, 0, time.UTC)
+
+const widget = `{"name":"Widget","priceCents":1999,"available":10}`
+
+func newServer(t *testing.T) (http.Handler, *stock.Service) {
+	t.Helper()
+	log := logrus.New()
+	log.SetLevel(logrus.PanicLevel)
+	e := web.NewEngine(logrus.NewEntry(log))
+	svc := stock.NewService(kvfake.New[stock.Product](), kvfake.New[stock.Reservation](), kvfake.New[stock.Catalog](),
+		&eventstest.Publisher{}, 15*time.Minute, stock.DefaultOrphanGrace, func() time.Time { return now })
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "reservation-expiry")
+	return e, svc
+}
+
+func call(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestInventoryAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	putWidget := func(t *testing.T, h http.Handler, _ *stock.Service) {
+		require.Equal(t, http.StatusCreated, call(h, http.MethodPut, "/v1/products/SKU-1", widget).Code)
+	}
+	tests := []struct {
+		name         string
+		seed         func(t *testing.T, h http.Handler, svc *stock.Service)
+		method       string
+		path         string
+		body         string
+		wantStatus   int
+		wantJSON     string // the whole body, for a success
+		wantLocation string
+		wantField    string // for a problem
+		wantDetail   string // for a problem
+	}{
+		{name: "an empty catalog lists no products",
+			method: http.MethodGet, path: "/v1/products", wantStatus: http.StatusOK, wantJSON: `{"products":[]}`},
+		{name: "a new product is created",
+			method: http.MethodPut, path: "/v1/products/SKU-1", body: widget, wantStatus: http.StatusCreated,
+			wantLocation: "/v1/products/SKU-1",
+			wantJSON:     `{"sku":"SKU-1","name":"Widget","priceCents":1999,"available":10,"reserved":0,"committed":0}`},
+		{name: "an existing product is replaced",
+			seed:   putWidget,
+			method: http.MethodPut, path: "/v1/products/SKU-1", body: `{"name":"Widget 2","priceCents":2499,"available":3}`,
+			wantStatus: http.StatusOK,
+			wantJSON:   `{"sku":"SKU-1","name":"Widget 2","priceCents":2499,"available":3,"reserved":0,"committed":0}`},
+		{name: "a product shows its stock but not its holds",
+			seed: func(t *testing.T, h http.Handler, svc *stock.Service) {
+				putWidget(t, h, svc)
+				require.NoError(t, svc.OnOrderPlaced(ctx, "e-1", events.OrderPlacedData{OrderID: "o-1", CustomerID: "c-42",
+					Items: []events.Item{{SKU: "SKU-1", Quantity: 2}}}))
+			},
+			method: http.MethodGet, path: "/v1/products/SKU-1", wantStatus: http.StatusOK,
+			wantJSON: `{"sku":"SKU-1","name":"Widget","priceCents":1999,"available":8,"reserved":2,"committed":0}`},
+		{name: "a reservation shows its lines and deadline",
+			seed: func(t *testing.T, h http.Handler, svc *stock.Service) {
+				putWidget(t, h, svc)
+				require.NoError(t, svc.OnOrderPlaced(ctx, "e-1", events.OrderPlacedData{OrderID: "o-1", CustomerID: "c-42",
+					Items: []events.Item{{SKU: "SKU-1", Quantity: 2}}}))
+			},
+			method: http.MethodGet, path: "/v1/reservations/o-1", wantStatus: http.StatusOK,
+			wantJSON: `{"orderId":"o-1","status":"RESERVED","lines":[{"sku":"SKU-1","quantity":2}],
+				"reservedAt":"2026-05-01T10:15:30Z","expiresAt":"2026-05-01T10:30:30Z","updatedAt":"2026-05-01T10:15:30Z"}`},
+		{name: "an unknown product is a 404 problem",
+			method: http.MethodGet, path: "/v1/products/SKU-404", wantStatus: http.StatusNotFound,
+			wantDetail: "product SKU-404 not found"},
+		{name: "an order without a reservation is a 404 problem",
+			method: http.MethodGet, path: "/v1/reservations/o-404", wantStatus: http.StatusNotFound,
+			wantDetail: "no reservation for order o-404"},
+		{name: "an invalid SKU is a 400 problem naming it",
+			method: http.MethodPut, path: "/v1/products/SKU%201", body: widget, wantStatus: http.StatusBadRequest,
+			wantField: "sku", wantDetail: "must be 1-64 letters, digits or . _ -"},
+		{name: "a negative price is a 400 problem naming it",
+			method: http.MethodPut, path: "/v1/products/SKU-1", body: `{"name":"Widget","priceCents":-1,"available":1}`,
+			wantStatus: http.StatusBadRequest, wantField: "priceCents", wantDetail: "must be between 0 and 100000000"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h, svc := newServer(t)
+			if tc.seed != nil {
+				tc.seed(t, h, svc)
+			}
+			rec := call(h, tc.method, tc.path, tc.body)
+			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			if tc.wantDetail == "" {
+				assert.JSONEq(t, tc.wantJSON, rec.Body.String())
+				assert.Equal(t, tc.wantLocation, rec.Header().Get("Location"))
+				return
+			}
+			assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
+			var p web.Problem
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+			assert.Equal(t, tc.wantStatus, p.Status)
+			assert.Equal(t, tc.wantField, p.Field)
+			assert.Equal(t, tc.wantDetail, p.Detail)
+		})
+	}
+}
