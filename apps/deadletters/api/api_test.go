@@ -1,18 +1,15 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -21,6 +18,7 @@ import (
 	"orderflow/internal/kv/kvfake"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
+	"orderflow/internal/platform/web/webtest"
 )
 
 const (
@@ -50,25 +48,13 @@ type server struct {
 
 func newServer(t *testing.T) server {
 	t.Helper()
-	log := logrus.New()
-	log.SetLevel(logrus.PanicLevel)
-	e := web.NewEngine(logrus.NewEntry(log))
+	e := webtest.NewEngine()
 	s := server{handler: e, records: kvfake.New[deadletter.DeadLetter](), pub: &republisher{}}
 	svc := deadletter.NewService(s.records, kvfake.New[deadletter.Index](), s.pub, prefix, time.Now)
 	events := subscriber.NewRouter(e, appToken, prefix)
 	api.Register(e, events, svc)
 	s.topics = events.Topics()
 	return s
-}
-
-func call(h http.Handler, method, path, body string, headers map[string]string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
 }
 
 var sidecar = map[string]string{"Content-Type": "application/cloudevents+json", web.HeaderDaprAPIToken: appToken}
@@ -79,7 +65,7 @@ const placed = `{"specversion":"1.0","id":"o-1/order.placed","source":"orders","
 // deliver hands body to the dead-letter route of consumer, as the sidecar does, and returns the kept dead letter.
 func (s server) deliver(t *testing.T, consumer, body string) api.DeadLetterView {
 	t.Helper()
-	rec := call(s.handler, http.MethodPost, "/events/"+consumer+".deadletter", body, sidecar)
+	rec := webtest.Call(s.handler, http.MethodPost, "/events/"+consumer+".deadletter", body, sidecar)
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.JSONEq(t, `{"status":"SUCCESS"}`, rec.Body.String())
 	for _, d := range s.list(t, "").DeadLetters {
@@ -93,7 +79,7 @@ func (s server) deliver(t *testing.T, consumer, body string) api.DeadLetterView 
 
 func (s server) list(t *testing.T, query string) api.PageView {
 	t.Helper()
-	rec := call(s.handler, http.MethodGet, "/v1/deadletters"+query, "", nil)
+	rec := webtest.Call(s.handler, http.MethodGet, "/v1/deadletters"+query, "", nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	var p api.PageView
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
@@ -132,7 +118,7 @@ func TestAStoreFailureAsksForRedelivery(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	s.records.FailNext(errors.New("connection refused"))
-	rec := call(s.handler, http.MethodPost, "/events/orders.deadletter", placed, sidecar)
+	rec := webtest.Call(s.handler, http.MethodPost, "/events/orders.deadletter", placed, sidecar)
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.JSONEq(t, `{"status":"RETRY"}`, rec.Body.String())
 }
@@ -140,7 +126,7 @@ func TestAStoreFailureAsksForRedelivery(t *testing.T) {
 func TestDeliveriesNeedTheAppToken(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	rec := call(s.handler, http.MethodPost, "/events/orders.deadletter", placed, map[string]string{"Content-Type": "application/cloudevents+json"})
+	rec := webtest.Call(s.handler, http.MethodPost, "/events/orders.deadletter", placed, map[string]string{"Content-Type": "application/cloudevents+json"})
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 	assert.Empty(t, s.records.Keys())
 }
@@ -150,26 +136,26 @@ func TestShowReplayDiscard(t *testing.T) {
 	s := newServer(t)
 	d := s.deliver(t, "inventory", placed)
 
-	rec := call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
+	rec := webtest.Call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 	var shown api.DeadLetterView
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &shown))
 	assert.JSONEq(t, placed, string(shown.Event), "show returns the original CloudEvent")
 	assert.Equal(t, "t1.order.placed", shown.Topic)
 
-	rec = call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/replay", "", nil)
+	rec = webtest.Call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/replay", "", nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Contains(t, rec.Body.String(), `"status":"replayed"`)
 	assert.Equal(t, []string{"t1.order.placed"}, s.pub.topics)
 	assert.Empty(t, s.list(t, "?status=pending").DeadLetters)
 	assert.Len(t, s.list(t, "?status=replayed").DeadLetters, 1)
 
-	rec = call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/discard", "", nil)
+	rec = webtest.Call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/discard", "", nil)
 	assert.Equal(t, http.StatusConflict, rec.Code)
 	assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
 
 	other := s.deliver(t, "orders", placed)
-	rec = call(s.handler, http.MethodPost, "/v1/deadletters/"+other.ID+"/discard", "", nil)
+	rec = webtest.Call(s.handler, http.MethodPost, "/v1/deadletters/"+other.ID+"/discard", "", nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Contains(t, rec.Body.String(), `"status":"discarded"`)
 }
@@ -193,7 +179,7 @@ func TestBadRequestsGetProblemJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec := call(newServer(t).handler, tc.method, tc.path, "", nil)
+			rec := webtest.Call(newServer(t).handler, tc.method, tc.path, "", nil)
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
 			assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
 			var p web.Problem
@@ -209,7 +195,7 @@ func TestAnUnreadableDeadLetterCannotBeReplayed(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	d := s.deliver(t, "payments", "\x00garbage")
-	rec := call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/replay", "", nil)
+	rec := webtest.Call(s.handler, http.MethodPost, "/v1/deadletters/"+d.ID+"/replay", "", nil)
 	assert.Equal(t, http.StatusConflict, rec.Code)
 	assert.Contains(t, rec.Body.String(), "not a usable CloudEvent")
 	assert.Empty(t, s.pub.topics)
@@ -220,7 +206,7 @@ func TestStoreFailuresHideTheirCause(t *testing.T) {
 	s := newServer(t)
 	d := s.deliver(t, "shipping", placed)
 	s.records.FailNext(errors.New("dial tcp 10.1.2.3:6379: connection refused"))
-	rec := call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
+	rec := webtest.Call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.NotContains(t, rec.Body.String(), "10.1.2.3")
 }

@@ -1,15 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -19,7 +15,7 @@ import (
 	"orderflow/internal/kv/kvfake"
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
-	"orderflow/internal/platform/web"
+	"orderflow/internal/platform/web/webtest"
 )
 
 var now = time.Date(2026, 5, 1, 10, 15, 30, 0, time.UTC)
@@ -28,28 +24,18 @@ const widget = `{"name":"Widget","priceCents":1999,"available":10}`
 
 func newServer(t *testing.T) (http.Handler, *stock.Service) {
 	t.Helper()
-	log := logrus.New()
-	log.SetLevel(logrus.PanicLevel)
-	e := web.NewEngine(logrus.NewEntry(log))
+	e := webtest.NewEngine()
 	svc := stock.NewService(kvfake.New[stock.Product](), kvfake.New[stock.Reservation](), kvfake.New[stock.Catalog](),
 		&eventstest.Publisher{}, 15*time.Minute, stock.DefaultOrphanGrace, func() time.Time { return now })
 	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "reservation-expiry")
 	return e, svc
 }
 
-func call(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
 func TestInventoryAPI(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	putWidget := func(t *testing.T, h http.Handler, _ *stock.Service) {
-		require.Equal(t, http.StatusCreated, call(h, http.MethodPut, "/v1/products/SKU-1", widget).Code)
+		require.Equal(t, http.StatusCreated, webtest.Call(h, http.MethodPut, "/v1/products/SKU-1", widget, nil).Code)
 	}
 	tests := []struct {
 		name         string
@@ -111,19 +97,11 @@ func TestInventoryAPI(t *testing.T) {
 			if tc.seed != nil {
 				tc.seed(t, h, svc)
 			}
-			rec := call(h, tc.method, tc.path, tc.body)
-			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
+			rec := webtest.Call(h, tc.method, tc.path, tc.body, nil)
+			webtest.Check(t, rec, webtest.Want{Status: tc.wantStatus, JSON: tc.wantJSON, Field: tc.wantField, Detail: tc.wantDetail})
 			if tc.wantDetail == "" {
-				assert.JSONEq(t, tc.wantJSON, rec.Body.String())
 				assert.Equal(t, tc.wantLocation, rec.Header().Get("Location"))
-				return
 			}
-			assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
-			var p web.Problem
-			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
-			assert.Equal(t, tc.wantStatus, p.Status)
-			assert.Equal(t, tc.wantField, p.Field)
-			assert.Equal(t, tc.wantDetail, p.Detail)
 		})
 	}
 }

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,6 +21,7 @@ import (
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
+	"orderflow/internal/platform/web/webtest"
 )
 
 const validBody = `{"customerId":"c-42","email":"ada@example.com","items":[{"sku":"SKU-1","quantity":2}],"payment":{"cardToken":"tok_visa"}}`
@@ -40,9 +39,7 @@ type testServer struct {
 
 func newTestServer(t *testing.T) testServer {
 	t.Helper()
-	log := logrus.New()
-	log.SetLevel(logrus.PanicLevel)
-	e := web.NewEngine(logrus.NewEntry(log))
+	e := webtest.NewEngine()
 	var n atomic.Int64
 	s := testServer{handler: e, orders: kvfake.New[order.Order](), pub: &eventstest.Publisher{}}
 	svc := order.NewService(s.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
@@ -59,22 +56,11 @@ func (s testServer) deliverPlaced(t *testing.T) {
 		require.NoError(t, err)
 		body, err := json.Marshal(env)
 		require.NoError(t, err)
-		rec := call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
+		rec := webtest.Call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
 			map[string]string{"Content-Type": "application/cloudevents+json"})
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.JSONEq(t, `{"status":"SUCCESS"}`, rec.Body.String())
 	}
-}
-
-func call(h http.Handler, method, path, body string, headers map[string]string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
 }
 
 func TestPlaceOrderAPI(t *testing.T) {
@@ -98,7 +84,7 @@ func TestPlaceOrderAPI(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rec := call(newServer(t), http.MethodPost, "/v1/orders", tc.body, nil)
+			rec := webtest.Call(newServer(t), http.MethodPost, "/v1/orders", tc.body, nil)
 			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
 			if tc.wantField == "" {
 				assert.Equal(t, "/v1/orders/o-1", rec.Header().Get("Location"))
@@ -141,7 +127,7 @@ func TestPlaceAnswersForEveryAnnouncedOrder(t *testing.T) {
 			t.Parallel()
 			s := newTestServer(t)
 			tc.fail(s)
-			rec := call(s.handler, http.MethodPost, "/v1/orders", validBody, nil)
+			rec := webtest.Call(s.handler, http.MethodPost, "/v1/orders", validBody, nil)
 			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
 			require.Len(t, s.pub.Of(events.OrderPlaced), tc.wantPlaced)
 			if tc.wantPlaced == 0 {
@@ -155,12 +141,12 @@ func TestPlaceAnswersForEveryAnnouncedOrder(t *testing.T) {
 			assert.Equal(t, "o-1", v.ID)
 			assert.Equal(t, order.Pending, v.Status)
 
-			get := call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
+			get := webtest.Call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
 			if !tc.readableNow {
 				assert.Equal(t, http.StatusNotFound, get.Code, "not stored until its event is applied")
 			}
 			s.deliverPlaced(t)
-			get = call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
+			get = webtest.Call(s.handler, http.MethodGet, "/v1/orders/o-1", "", nil)
 			require.Equal(t, http.StatusOK, get.Code, get.Body.String())
 			require.NoError(t, json.Unmarshal(get.Body.Bytes(), &v))
 			assert.Equal(t, order.Pending, v.Status)
@@ -172,13 +158,13 @@ func TestIdempotencyKeyAPI(t *testing.T) {
 	t.Parallel()
 	h := newServer(t)
 	key := map[string]string{"Idempotency-Key": "abc"}
-	first := call(h, http.MethodPost, "/v1/orders", validBody, key)
+	first := webtest.Call(h, http.MethodPost, "/v1/orders", validBody, key)
 	require.Equal(t, http.StatusCreated, first.Code)
-	replay := call(h, http.MethodPost, "/v1/orders", validBody, key)
+	replay := webtest.Call(h, http.MethodPost, "/v1/orders", validBody, key)
 	assert.Equal(t, http.StatusOK, replay.Code)
 	assert.Equal(t, first.Header().Get("Location"), replay.Header().Get("Location"))
 	other := bytes.Replace([]byte(validBody), []byte(`"quantity":2`), []byte(`"quantity":3`), 1)
-	conflict := call(h, http.MethodPost, "/v1/orders", string(other), key)
+	conflict := webtest.Call(h, http.MethodPost, "/v1/orders", string(other), key)
 	assert.Equal(t, http.StatusConflict, conflict.Code)
 	assert.Contains(t, conflict.Body.String(), "Idempotency-Key")
 }
@@ -186,7 +172,7 @@ func TestIdempotencyKeyAPI(t *testing.T) {
 func TestReadAndCancelAPI(t *testing.T) {
 	t.Parallel()
 	h := newServer(t)
-	require.Equal(t, http.StatusCreated, call(h, http.MethodPost, "/v1/orders", validBody, nil).Code)
+	require.Equal(t, http.StatusCreated, webtest.Call(h, http.MethodPost, "/v1/orders", validBody, nil).Code)
 	tests := []struct {
 		name, method, path string
 		want               int
@@ -203,7 +189,7 @@ func TestReadAndCancelAPI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := call(h, tc.method, tc.path, "", nil)
+			rec := webtest.Call(h, tc.method, tc.path, "", nil)
 			assert.Equal(t, tc.want, rec.Code, rec.Body.String())
 		})
 	}
@@ -221,7 +207,7 @@ func (s testServer) deliverStale(t *testing.T, id string) {
 	require.NoError(t, err)
 	body, err := json.Marshal(env)
 	require.NoError(t, err)
-	rec := call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
+	rec := webtest.Call(s.handler, http.MethodPost, subscriber.RoutePrefix+events.OrderPlaced.Topic, string(body),
 		map[string]string{"Content-Type": "application/cloudevents+json"})
 	require.JSONEq(t, `{"status":"SUCCESS"}`, rec.Body.String())
 }
@@ -246,9 +232,9 @@ func TestOverdueAPI(t *testing.T) {
 			s := newTestServer(t)
 			s.deliverStale(t, "stale-1")
 			s.deliverStale(t, "stale-2")
-			require.Equal(t, http.StatusCreated, call(s.handler, http.MethodPost, "/v1/orders", validBody, nil).Code, "a fresh order is not overdue")
+			require.Equal(t, http.StatusCreated, webtest.Call(s.handler, http.MethodPost, "/v1/orders", validBody, nil).Code, "a fresh order is not overdue")
 
-			rec := call(s.handler, http.MethodGet, "/v1/orders/overdue"+tc.query, "", nil)
+			rec := webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue"+tc.query, "", nil)
 			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
 			if tc.wantStatus != http.StatusOK {
 				assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
@@ -277,14 +263,14 @@ func TestSLABindingRedrivesOverdueOrders(t *testing.T) {
 	s.deliverStale(t, "stale-1")
 	before := len(s.pub.Of(events.OrderPlaced))
 
-	rec := call(s.handler, http.MethodPost, "/order-sla", "", nil)
+	rec := webtest.Call(s.handler, http.MethodPost, "/order-sla", "", nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 
 	placed := s.pub.Of(events.OrderPlaced)
 	require.Len(t, placed, before+1, "the overdue order's order.placed is published again")
 	assert.Equal(t, "stale-1/order.placed", placed[before].ID)
 	var list api.OverdueList
-	require.NoError(t, json.Unmarshal(call(s.handler, http.MethodGet, "/v1/orders/overdue", "", nil).Body.Bytes(), &list))
+	require.NoError(t, json.Unmarshal(webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue", "", nil).Body.Bytes(), &list))
 	require.Len(t, list.Orders, 1)
 	assert.Equal(t, 1, list.Orders[0].Redrives)
 	assert.NotNil(t, list.Orders[0].LastRedriveAt)

@@ -1,16 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"orderflow/apps/payments/api"
@@ -19,7 +14,7 @@ import (
 	"orderflow/internal/kv/kvfake"
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
-	"orderflow/internal/platform/web"
+	"orderflow/internal/platform/web/webtest"
 )
 
 var now = time.Date(2026, 5, 1, 10, 15, 30, 0, time.UTC)
@@ -41,20 +36,10 @@ func (approvingProvider) Refund(context.Context, payment.RefundRequest) (string,
 
 func newServer(t *testing.T) (http.Handler, *payment.Service) {
 	t.Helper()
-	log := logrus.New()
-	log.SetLevel(logrus.PanicLevel)
-	e := web.NewEngine(logrus.NewEntry(log))
+	e := webtest.NewEngine()
 	svc := payment.NewService(kvfake.New[payment.Payment](), approvingProvider{}, &eventstest.Publisher{}, func() time.Time { return now })
 	api.Register(e, subscriber.NewRouter(e, "", ""), svc)
 	return e, svc
-}
-
-func call(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, path, bytes.NewBufferString(body))
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
 }
 
 func TestPaymentAPI(t *testing.T) {
@@ -104,17 +89,8 @@ func TestPaymentAPI(t *testing.T) {
 			if tc.seed != nil {
 				tc.seed(t, svc)
 			}
-			rec := call(h, tc.method, tc.path, tc.body)
-			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
-			if tc.wantDetail == "" {
-				assert.JSONEq(t, tc.wantJSON, rec.Body.String())
-				return
-			}
-			assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
-			var p web.Problem
-			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
-			assert.Equal(t, tc.wantStatus, p.Status)
-			assert.Equal(t, tc.wantDetail, p.Detail)
+			rec := webtest.Call(h, tc.method, tc.path, tc.body, nil)
+			webtest.Check(t, rec, webtest.Want{Status: tc.wantStatus, JSON: tc.wantJSON, Field: "", Detail: tc.wantDetail})
 		})
 	}
 }
