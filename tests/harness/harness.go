@@ -198,6 +198,12 @@ func Start(t testing.TB, opts Options) *System {
 		}
 	}
 
+	if len(only) > 0 {
+		if specs, err = selectApps(specs, only); err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+	}
+
 	sys.baseEnv = append(os.Environ(), "DAPR_API_TOKEN="+sys.DaprAPIToken, "APP_API_TOKEN="+sys.AppAPIToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -212,9 +218,7 @@ func Start(t testing.TB, opts Options) *System {
 		BaseEnv:      sys.baseEnv,
 		AppEnv:       opts.Env,
 		AppPorts:     appPorts,
-		Only:         only,
 		ReadyTimeout: 60 * time.Second,
-		StopGrace:    10 * time.Second,
 	})
 	t.Cleanup(func() { sys.teardown(t) })
 	if err != nil {
@@ -243,6 +247,22 @@ func startRetrying(ctx context.Context, specs []launcher.Spec, opts launcher.Opt
 			return sys, err
 		}
 	}
+}
+
+// selectApps keeps the specs of the apps a partial run asked for, in run-file order.
+func selectApps(specs []launcher.Spec, only []string) ([]launcher.Spec, error) {
+	var selected []launcher.Spec
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.ID
+		if slices.Contains(only, s.ID) {
+			selected = append(selected, s)
+		}
+	}
+	if len(selected) != len(only) {
+		return nil, fmt.Errorf("run file has apps %v; asked for %v", ids, only)
+	}
+	return selected, nil
 }
 
 // onlyFor drops overrides for components no selected app loads, so a partial run does not fail the
