@@ -137,7 +137,12 @@ func orderBody(token string, items ...any) map[string]any {
 // place posts an order and remembers it for the invariant check.
 func (s *saga) place(t *testing.T, body map[string]any) sagaOrder {
 	t.Helper()
-	r := harness.Do(t, http.MethodPost, s.url(t, "orders")+"/v1/orders", body, nil)
+	return s.placed(t, harness.Do(t, http.MethodPost, s.url(t, "orders")+"/v1/orders", body, nil))
+}
+
+// placed checks orders' answer to a posted order and remembers the order for the invariant check.
+func (s *saga) placed(t *testing.T, r harness.Response) sagaOrder {
+	t.Helper()
 	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
 	var o sagaOrder
 	r.JSON(t, &o)

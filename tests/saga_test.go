@@ -229,19 +229,31 @@ func TestConcurrentOrdersNeverOversell(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
 	s.stock(t, "LAST5", 1000, 5)
+	// The goroutines only send: failing the test is for its own goroutine, which checks every answer after.
+	type answer struct {
+		r   harness.Response
+		err error
+	}
+	ordersURL := s.url(t, "orders") + "/v1/orders"
 	var wg sync.WaitGroup
-	ids := make(chan string, 20)
+	answers := make(chan answer, 20)
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids <- s.place(t, orderBody("tok_visa", "LAST5", 1)).ID
+			r, err := harness.Send(http.MethodPost, ordersURL, orderBody("tok_visa", "LAST5", 1), nil)
+			answers <- answer{r, err}
 		}()
 	}
 	wg.Wait()
-	close(ids)
+	close(answers)
+	var ids []string
+	for a := range answers {
+		require.NoError(t, a.err)
+		ids = append(ids, s.placed(t, a.r).ID)
+	}
 	counts := map[string]int{}
-	for id := range ids {
+	for _, id := range ids {
 		counts[s.awaitTerminal(t, id, settle).Status]++
 	}
 	assert.Equal(t, map[string]int{"SHIPPED": 5, "REJECTED": 15}, counts)
