@@ -123,6 +123,7 @@ func (r *chaosRun) awaitQuiet(t *testing.T, ctx context.Context, deadline time.T
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: r.redis.Addr})
 	defer rdb.Close()
+	ordersURL := r.sys.App(t, "orders").URL() // here, not in chaosParallel's goroutines: App may fail the test
 	done := map[string]bool{}
 	var drained time.Time // since when no delivery has been outstanding
 	for {
@@ -134,7 +135,7 @@ func (r *chaosRun) awaitQuiet(t *testing.T, ctx context.Context, deadline time.T
 				return
 			}
 			var o chaosOrderView
-			found, err := chaosGetJSON(r.sys.App("orders").URL()+"/v1/orders/"+id, nil, &o)
+			found, err := chaosGetJSON(ordersURL+"/v1/orders/"+id, nil, &o)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil || !found || !slices.Contains(terminal, o.Status) {
@@ -227,7 +228,11 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 		defer mu.Unlock()
 		f.errs = append(f.errs, fmt.Sprintf(format, args...))
 	}
-	url := func(app string) string { return r.sys.App(app).URL() }
+	// The URLs are read here, not in chaosParallel's goroutines: App may fail the test.
+	urls := map[string]string{}
+	for _, app := range []string{"orders", "payments", "inventory", "notifications"} {
+		urls[app] = r.sys.App(t, app).URL()
+	}
 	auth := map[string]string{"Authorization": "Bearer " + chaosProviderKey}
 	chaosParallel(r.orderIDs(), func(id string) {
 		s := &chaosState{}
@@ -244,9 +249,9 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 			fail("%s of %s: %v", what, id, err)
 			return false
 		}
-		s.found = get("order", url("orders")+"/v1/orders/"+id, nil, &s.order)
+		s.found = get("order", urls["orders"]+"/v1/orders/"+id, nil, &s.order)
 		var pay struct{ Status string }
-		if get("payment", url("payments")+"/v1/payments/"+id, nil, &pay) {
+		if get("payment", urls["payments"]+"/v1/payments/"+id, nil, &pay) {
 			s.payment = &pay
 		}
 		var c chaosCharge
@@ -254,14 +259,14 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 			s.charge = &c
 		}
 		var res struct{ Status string }
-		if get("reservation", url("inventory")+"/v1/reservations/"+id, nil, &res) {
+		if get("reservation", urls["inventory"]+"/v1/reservations/"+id, nil, &res) {
 			s.reservation = &res
 		}
 		var n struct {
 			Notifications []struct{ Event string } `json:"notifications"`
 			Unsent        []struct{ Event, State string }
 		}
-		get("notifications", url("notifications")+"/v1/notifications?orderId="+id, nil, &n)
+		get("notifications", urls["notifications"]+"/v1/notifications?orderId="+id, nil, &n)
 		for _, m := range n.Notifications {
 			s.sent = append(s.sent, m.Event)
 		}
@@ -274,7 +279,7 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 	})
 	for _, p := range r.catalog {
 		var got product
-		found, err := chaosGetJSON(url("inventory")+"/v1/products/"+p.sku, nil, &got)
+		found, err := chaosGetJSON(urls["inventory"]+"/v1/products/"+p.sku, nil, &got)
 		require.NoError(t, err)
 		require.True(t, found, "product %s exists", p.sku)
 		f.products[p.sku] = got

@@ -94,15 +94,15 @@ func chaosGetJSON(url string, headers map[string]string, v any) (found bool, err
 	return true, json.Unmarshal(raw, v)
 }
 
-// placeOrders runs the clients until every order is placed (or its client gave up), and every cancellation
-// asked.
-func (r *chaosRun) placeOrders(ctx context.Context, start time.Time) {
+// placeOrders runs the clients against orders at ordersURL until every order is placed (or its client gave
+// up), and every cancellation asked.
+func (r *chaosRun) placeOrders(ctx context.Context, ordersURL string, start time.Time) {
 	cfg := r.cfg
 	r.orders = make([]*chaosOrder, cfg.orders)
 	for i := range r.orders {
 		r.orders[i] = r.newOrder(rand.New(rand.NewPCG(cfg.seed, uint64(i))), i)
 	}
-	ordersURL := r.sys.App("orders").URL() + "/v1/orders"
+	ordersURL += "/v1/orders"
 	// Order i is due at start + i·spacing, so the load covers the fault phase evenly.
 	spacing := cfg.faultPhase / time.Duration(cfg.orders)
 	var clients, cancels sync.WaitGroup

@@ -114,7 +114,7 @@ func TestChaos(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	faults := run.injectFaults(ctx, rand.New(rand.NewPCG(cfg.seed, 0xfa17)), start.Add(cfg.faultPhase))
-	run.placeOrders(ctx, start)
+	run.placeOrders(ctx, sys.App(t, "orders").URL(), start)
 	report := faults.wait()
 	t.Logf("chaos: load done after %s: %d kills, %d Redis pauses, %d/%d duplicate deliveries published",
 		time.Since(start).Round(time.Second), len(report.kills), len(report.paused), report.duplicatesOK, report.duplicates)
@@ -168,7 +168,7 @@ func chaosCatalog(cfg chaosConfig) []chaosProduct {
 
 func chaosPutProduct(t *testing.T, sys *harness.System, p chaosProduct) {
 	t.Helper()
-	r := harness.Do(t, http.MethodPut, sys.App("inventory").URL()+"/v1/products/"+p.sku,
+	r := harness.Do(t, http.MethodPut, sys.App(t, "inventory").URL()+"/v1/products/"+p.sku,
 		map[string]any{"name": "Chaos " + p.sku, "priceCents": p.priceCents, "available": p.initial}, nil)
 	require.Contains(t, []int{http.StatusOK, http.StatusCreated}, r.Status, string(r.Body))
 }

@@ -29,8 +29,8 @@ type deadLetter struct {
 }
 
 // deadLetters lists the dead letters of one status, following every page.
-func (s *saga) deadLetters(status string) []deadLetter {
-	s.t.Helper()
+func (s *saga) deadLetters(t *testing.T, status string) []deadLetter {
+	t.Helper()
 	var all []deadLetter
 	cursor := ""
 	for {
@@ -42,7 +42,7 @@ func (s *saga) deadLetters(status string) []deadLetter {
 			DeadLetters []deadLetter `json:"deadLetters"`
 			Next        string       `json:"next"`
 		}
-		require.Equal(s.t, http.StatusOK, s.getJSON("deadletters", "/v1/deadletters?"+q.Encode(), &page))
+		require.Equal(t, http.StatusOK, s.getJSON(t, "deadletters", "/v1/deadletters?"+q.Encode(), &page))
 		all = append(all, page.DeadLetters...)
 		if page.Next == "" {
 			return all
@@ -52,11 +52,11 @@ func (s *saga) deadLetters(status string) []deadLetter {
 }
 
 // awaitDeadLetter waits until the deadletters app lists the event consumer gave up on with status.
-func (s *saga) awaitDeadLetter(consumer, eventID, status string) deadLetter {
-	s.t.Helper()
+func (s *saga) awaitDeadLetter(t *testing.T, consumer, eventID, status string) deadLetter {
+	t.Helper()
 	var found deadLetter
-	require.Eventually(s.t, func() bool {
-		listed := s.deadLetters(status)
+	require.Eventually(t, func() bool {
+		listed := s.deadLetters(t, status)
 		i := slices.IndexFunc(listed, func(d deadLetter) bool { return d.Consumer == consumer && d.EventID == eventID })
 		if i >= 0 {
 			found = listed[i]
@@ -66,12 +66,12 @@ func (s *saga) awaitDeadLetter(consumer, eventID, status string) deadLetter {
 	return found
 }
 
-func (s *saga) deadLetterAction(id, action string) (int, deadLetter) {
-	s.t.Helper()
-	r := harness.Do(s.t, http.MethodPost, s.url("deadletters")+"/v1/deadletters/"+id+"/"+action, nil, nil)
+func (s *saga) deadLetterAction(t *testing.T, id, action string) (int, deadLetter) {
+	t.Helper()
+	r := harness.Do(t, http.MethodPost, s.url(t, "deadletters")+"/v1/deadletters/"+id+"/"+action, nil, nil)
 	var d deadLetter
 	if r.Status == http.StatusOK {
-		r.JSON(s.t, &d)
+		r.JSON(t, &d)
 	}
 	return r.Status, d
 }
@@ -81,18 +81,18 @@ func TestDeadLettersAreKeptListedDiscardedAndReplayed(t *testing.T) {
 	s := startSaga(t, harness.Options{})
 
 	t.Run("a malformed event is kept for each app that dropped it, and one is discarded", func(t *testing.T) {
-		scenarioDeadLetter(s) // publishes "bad-<suffix>" to order.placed: orders, inventory and notifications drop it
+		scenarioDeadLetter(t, s) // publishes "bad-<suffix>" to order.placed: orders, inventory and notifications drop it
 		id := "bad-" + s.Suffix
 		kept := map[string]deadLetter{}
 		for _, consumer := range []string{"orders", "inventory", "notifications"} {
-			d := s.awaitDeadLetter(consumer, id, "pending")
+			d := s.awaitDeadLetter(t, consumer, id, "pending")
 			assert.Equal(t, s.Topic("order.placed"), d.Topic, "the original topic, from the CloudEvent's topic attribute")
 			assert.Equal(t, "orderflow.order.placed.v1", d.EventType)
 			kept[consumer] = d
 		}
 
 		var shown deadLetter
-		require.Equal(t, http.StatusOK, s.getJSON("deadletters", "/v1/deadletters/"+kept["inventory"].ID, &shown))
+		require.Equal(t, http.StatusOK, s.getJSON(t, "deadletters", "/v1/deadletters/"+kept["inventory"].ID, &shown))
 		var original struct {
 			ID   string          `json:"id"`
 			Data json.RawMessage `json:"data"`
@@ -101,17 +101,17 @@ func TestDeadLettersAreKeptListedDiscardedAndReplayed(t *testing.T) {
 		assert.Equal(t, id, original.ID)
 		assert.JSONEq(t, `{"orderId":"","items":"not-a-list"}`, string(original.Data), "the event is kept intact")
 
-		status, d := s.deadLetterAction(kept["orders"].ID, "discard")
+		status, d := s.deadLetterAction(t, kept["orders"].ID, "discard")
 		require.Equal(t, http.StatusOK, status)
 		assert.Equal(t, "discarded", d.Status)
-		assert.True(t, slices.ContainsFunc(s.deadLetters("discarded"), func(d deadLetter) bool { return d.ID == kept["orders"].ID }))
-		assert.False(t, slices.ContainsFunc(s.deadLetters("pending"), func(d deadLetter) bool { return d.ID == kept["orders"].ID }))
-		status, _ = s.deadLetterAction(kept["orders"].ID, "replay")
+		assert.True(t, slices.ContainsFunc(s.deadLetters(t, "discarded"), func(d deadLetter) bool { return d.ID == kept["orders"].ID }))
+		assert.False(t, slices.ContainsFunc(s.deadLetters(t, "pending"), func(d deadLetter) bool { return d.ID == kept["orders"].ID }))
+		status, _ = s.deadLetterAction(t, kept["orders"].ID, "replay")
 		assert.Equal(t, http.StatusConflict, status, "a discarded dead letter is not replayed")
 	})
 
 	t.Run("a replayed order.placed that inventory never processed ships", func(t *testing.T) {
-		s.stock("REPLAY", 500, 3)
+		s.stock(t, "REPLAY", 500, 3)
 		orderID := "replayed-" + s.Suffix
 		ev := events.New(events.OrderPlaced, orderID, time.Now(), events.OrderPlacedData{
 			OrderID: orderID, CustomerID: "c-42", Email: "ada@example.com",
@@ -126,18 +126,18 @@ func TestDeadLettersAreKeptListedDiscardedAndReplayed(t *testing.T) {
 		s.Spy.Publish(t, "inventory.deadletter", body)
 		s.track(orderID)
 
-		d := s.awaitDeadLetter("inventory", ev.ID, "pending")
+		d := s.awaitDeadLetter(t, "inventory", ev.ID, "pending")
 		assert.Equal(t, s.Topic("order.placed"), d.Topic, "replays go to the event type's topic")
-		assert.Equal(t, http.StatusNotFound, harness.Do(t, http.MethodGet, s.url("orders")+"/v1/orders/"+orderID, nil, nil).Status,
+		assert.Equal(t, http.StatusNotFound, harness.Do(t, http.MethodGet, s.url(t, "orders")+"/v1/orders/"+orderID, nil, nil).Status,
 			"before the replay no service has the order")
 
-		status, replayed := s.deadLetterAction(d.ID, "replay")
+		status, replayed := s.deadLetterAction(t, d.ID, "replay")
 		require.Equal(t, http.StatusOK, status)
 		assert.Equal(t, "replayed", replayed.Status)
-		s.await(orderID, "SHIPPED", settle)
-		s.awaitProduct(product{SKU: "REPLAY", Name: "Test REPLAY", PriceCents: 500, Available: 1, Committed: 2})
+		s.await(t, orderID, "SHIPPED", settle)
+		s.awaitProduct(t, product{SKU: "REPLAY", Name: "Test REPLAY", PriceCents: 500, Available: 1, Committed: 2})
 
-		status, again := s.deadLetterAction(d.ID, "replay")
+		status, again := s.deadLetterAction(t, d.ID, "replay")
 		require.Equal(t, http.StatusOK, status, "replaying twice is harmless")
 		assert.Equal(t, 2, again.Replays)
 		require.Eventually(t, func() bool {
@@ -150,9 +150,9 @@ func TestDeadLettersAreKeptListedDiscardedAndReplayed(t *testing.T) {
 			}
 			return n == 2
 		}, settle, 50*time.Millisecond, "both replays reached order.placed")
-		assert.Equal(t, "SHIPPED", s.order(orderID).Status)
-		s.awaitProduct(product{SKU: "REPLAY", Name: "Test REPLAY", PriceCents: 500, Available: 1, Committed: 2})
+		assert.Equal(t, "SHIPPED", s.order(t, orderID).Status)
+		s.awaitProduct(t, product{SKU: "REPLAY", Name: "Test REPLAY", PriceCents: 500, Available: 1, Committed: 2})
 	})
 
-	s.verify()
+	s.verify(t)
 }

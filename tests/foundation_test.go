@@ -37,7 +37,7 @@ type orderView struct {
 func TestOrderPlacedThroughSidecarsReachesNotifications(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders", "notifications"}})
-	orders, notifications := sys.App("orders"), sys.App("notifications")
+	orders, notifications := sys.App(t, "orders"), sys.App(t, "notifications")
 
 	placed := harness.Do(t, http.MethodPost, orders.URL()+"/v1/orders", map[string]any{
 		"customerId": "c-42", "email": "ada@example.com",
@@ -91,7 +91,7 @@ func TestSidecarWithUnreachableBrokerFailsStartWithUsefulMessage(t *testing.T) {
 func TestDaprStateStoreHonoursTheKVContract(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders"}})
-	client, err := daprx.Connect(sys.App("orders").Spec.DaprGRPCPort, sys.DaprAPIToken)
+	client, err := daprx.Connect(sys.App(t, "orders").Spec.DaprGRPCPort, sys.DaprAPIToken)
 	require.NoError(t, err)
 	t.Cleanup(client.Close)
 	kvtest.Run(t, daprx.NewStore[kvtest.Doc](client, "orders-store"), "kvcontract-")
@@ -100,7 +100,7 @@ func TestDaprStateStoreHonoursTheKVContract(t *testing.T) {
 func TestReadinessReflectsSidecarAndSubscriptions(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders"}})
-	orders := sys.App("orders")
+	orders := sys.App(t, "orders")
 	ready := harness.Do(t, http.MethodGet, orders.URL()+"/readyz", nil, nil)
 	require.Equal(t, http.StatusOK, ready.Status, string(ready.Body))
 	assert.Contains(t, string(ready.Body), `"name":"subscriptions","ok":true`)

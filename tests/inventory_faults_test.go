@@ -26,18 +26,20 @@ import (
 func TestConcurrentDuplicatesOfOrderPlacedForTheLastUnit(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("LAST1", 1500, 1)
+	s.stock(t, "LAST1", 1500, 1)
 	orderID := "dup-last-" + s.Suffix
 	raw := orderPlacedEvent(t, orderID, "orders", "LAST1", 1)
 	s.track(orderID)
 
+	// The URLs are read here, not in the delivering goroutines: App may fail the test.
+	publishURL := fmt.Sprintf("%s/v1.0/publish/pubsub/%s", s.App(t, "orders").SidecarURL(), s.Topic("order.placed"))
+	routeURL := s.url(t, "inventory") + "/events/order.placed"
 	republish := func() error {
-		url := fmt.Sprintf("%s/v1.0/publish/pubsub/%s", s.App("orders").SidecarURL(), s.Topic("order.placed"))
-		_, err := postCloudEvent(url, s.DaprAPIToken, raw)
+		_, err := postCloudEvent(publishURL, s.DaprAPIToken, raw)
 		return err
 	}
 	redeliver := func() error {
-		body, err := postCloudEvent(s.url("inventory")+"/events/order.placed", s.AppAPIToken, raw)
+		body, err := postCloudEvent(routeURL, s.AppAPIToken, raw)
 		if err == nil && !bytes.Contains(body, []byte(`"SUCCESS"`)) {
 			err = fmt.Errorf("inventory answered %s", body)
 		}
@@ -59,7 +61,7 @@ func TestConcurrentDuplicatesOfOrderPlacedForTheLastUnit(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	o := s.awaitShippedInFull(orderID)
+	o := s.awaitShippedInFull(t, orderID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
 	var reservation struct {
 		Status string        `json:"status"`
@@ -68,16 +70,16 @@ func TestConcurrentDuplicatesOfOrderPlacedForTheLastUnit(t *testing.T) {
 	// The invariants, as inventory's API shows them: nothing reserved without an open reservation (this order's
 	// is the SKU's only one), committed equal to the shipped reservation's line, and nothing available again.
 	require.Eventually(t, func() bool {
-		return s.getJSON("inventory", "/v1/reservations/"+orderID, &reservation) == http.StatusOK && reservation.Status == "COMMITTED"
+		return s.getJSON(t, "inventory", "/v1/reservations/"+orderID, &reservation) == http.StatusOK && reservation.Status == "COMMITTED"
 	}, settle, 100*time.Millisecond, "inventory committed the dispatched order")
 	assert.Equal(t, []events.Item{{SKU: "LAST1", Quantity: 1}}, reservation.Lines)
-	assert.Equal(t, product{SKU: "LAST1", Name: "Test LAST1", PriceCents: 1500, Available: 0, Reserved: 0, Committed: 1}, s.product("LAST1"))
+	assert.Equal(t, product{SKU: "LAST1", Name: "Test LAST1", PriceCents: 1500, Available: 0, Reserved: 0, Committed: 1}, s.product(t, "LAST1"))
 	for _, raw := range s.Spy.Received("stock.rejected") {
 		var e harness.Envelope
 		require.NoError(t, json.Unmarshal(raw, &e))
 		assert.NotEqual(t, orderID, e.Subject, "only the recorded decision is announced")
 	}
-	s.verify()
+	s.verify(t)
 }
 
 // postCloudEvent posts a CloudEvent with a Dapr token and returns the answer's body; a status other than 2xx is
@@ -111,25 +113,25 @@ func postCloudEvent(url, token string, cloudEvent []byte) ([]byte, error) {
 func TestHoldsOfADeliveryThatDiedBeforeRecordingAreReleasedOnCancel(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{Env: failpoints("inventory", "inventory.before-record=crash")})
-	s.stock("LEAK", 700, 5)
-	o := s.place(orderBody("tok_visa", "LEAK", 2))
-	inventory := s.App("inventory")
+	s.stock(t, "LEAK", 700, 5)
+	o := s.place(t, orderBody("tok_visa", "LEAK", 2))
+	inventory := s.App(t, "inventory")
 	require.True(t, inventory.AppExited(settle), "the failpoint crashed inventory between its holds and its record")
 
-	r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+	r := harness.Do(t, http.MethodPost, s.url(t, "orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
 	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
-	s.await(o.ID, "CANCELLED", settle)
+	s.await(t, o.ID, "CANCELLED", settle)
 	// The sidecar retries both deliveries at most 10 s apart (Resiliency "delivery"): holding order.placed back
 	// longer than that lets order.cancelled in first.
 	require.NoError(t, inventory.Restart(t.Context(), map[string]string{"FAILPOINTS": "inventory.before-reserve=sleep(12s)"}))
 
 	var reservation struct{ Status string }
 	require.Eventually(t, func() bool {
-		return s.getJSON("inventory", "/v1/reservations/"+o.ID, &reservation) == http.StatusOK
+		return s.getJSON(t, "inventory", "/v1/reservations/"+o.ID, &reservation) == http.StatusOK
 	}, settle, 100*time.Millisecond)
 	assert.Equal(t, "CANCELLED", reservation.Status, "the cancellation came first and left a tombstone")
-	require.Eventually(t, func() bool { return s.product("LEAK").Available == 5 }, settle, 100*time.Millisecond,
+	require.Eventually(t, func() bool { return s.product(t, "LEAK").Available == 5 }, settle, 100*time.Millisecond,
 		"the held stock went back")
-	assert.Equal(t, product{SKU: "LEAK", Name: "Test LEAK", PriceCents: 700, Available: 5}, s.product("LEAK"))
-	s.verify()
+	assert.Equal(t, product{SKU: "LEAK", Name: "Test LEAK", PriceCents: 700, Available: 5}, s.product(t, "LEAK"))
+	s.verify(t)
 }

@@ -122,7 +122,7 @@ func recorded(sent, unsent []string, kinds []events.Kind) bool {
 // once, so duplicates of one kind reach notifications' sidecar together.
 func publishConcurrently(t *testing.T, s *saga, orderID string, kinds []events.Kind) {
 	t.Helper()
-	url := s.App("spy").SidecarURL() + "/v1.0/publish/pubsub/"
+	url := s.App(t, "spy").SidecarURL() + "/v1.0/publish/pubsub/"
 	errs := make([]error, len(kinds))
 	var wg sync.WaitGroup
 	for i, k := range kinds {
@@ -182,7 +182,7 @@ func craftedEvent(t *testing.T, k events.Kind, orderID string) []byte {
 func awaitLedger(t *testing.T, s *saga, orderID string, done func(sent, unsent []string) bool) (sent, unsent []string) {
 	t.Helper()
 	read := func() {
-		r := harness.Do(t, http.MethodGet, s.url("notifications")+"/v1/notifications?orderId="+orderID, nil, nil)
+		r := harness.Do(t, http.MethodGet, s.url(t, "notifications")+"/v1/notifications?orderId="+orderID, nil, nil)
 		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
 		var v struct {
 			Notifications []struct {

@@ -18,7 +18,7 @@ import (
 func TestChargedButUnansweredStillShips(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("MUG", 899, 5)
+	s.stock(t, "MUG", 899, 5)
 	tests := []struct {
 		name, token string
 		attempts    int
@@ -32,7 +32,7 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o := s.await(s.place(orderBody(tc.token, "MUG", 1)).ID, "SHIPPED", settle)
+			o := s.await(t, s.place(t, orderBody(tc.token, "MUG", 1)).ID, "SHIPPED", settle)
 			assert.NotContains(t, o.statuses(), "PAYMENT_FAILED")
 
 			var c struct {
@@ -48,17 +48,17 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 			assert.Equal(t, tc.attempts, c.Attempts, "charge requests the provider saw, all under one key")
 
 			var pay struct{ Status, PaymentID string }
-			require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+			require.Equal(t, http.StatusOK, s.getJSON(t, "payments", "/v1/payments/"+o.ID, &pay))
 			assert.Equal(t, "CHARGED", pay.Status)
 			assert.Equal(t, c.ID, pay.PaymentID, "the recorded payment is the provider's one charge")
-			o = s.awaitShippedInFull(o.ID)
+			o = s.awaitShippedInFull(t, o.ID)
 			assert.Equal(t, c.ID, o.PaymentID)
 		})
 	}
 	t.Cleanup(func() {
 		if !t.Failed() {
-			assert.Equal(t, 2, s.product("MUG").Available)
-			s.verify()
+			assert.Equal(t, 2, s.product(t, "MUG").Available)
+			s.verify(t)
 		}
 	})
 }
@@ -71,21 +71,21 @@ func TestChargedButUnansweredStillShips(t *testing.T) {
 func TestBurstOfUnansweredChargesDoesNotStallPayments(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{})
-	s.stock("MUG", 899, 30)
+	s.stock(t, "MUG", 899, 30)
 	var tokens []string
 	for i := range 20 {
 		tokens = append(tokens, []string{"tok_slow_approve", "tok_approve_drop", "tok_slow_approve", "tok_visa"}[i%4])
 	}
 	ids := make([]string, len(tokens))
 	for i, token := range tokens {
-		ids[i] = s.place(orderBody(token, "MUG", 1)).ID
+		ids[i] = s.place(t, orderBody(token, "MUG", 1)).ID
 	}
 	for i, id := range ids {
-		o := s.await(id, "SHIPPED", settle)
+		o := s.await(t, id, "SHIPPED", settle)
 		assert.NotContains(t, o.statuses(), "PAYMENT_FAILED", tokens[i])
 	}
-	assert.Equal(t, 10, s.product("MUG").Available)
-	s.verify()
+	assert.Equal(t, 10, s.product(t, "MUG").Available)
+	s.verify(t)
 }
 
 // TestChargeLostInACrashThenCancelledIsRefunded: payments charges the card and dies before recording the
@@ -94,27 +94,27 @@ func TestBurstOfUnansweredChargesDoesNotStallPayments(t *testing.T) {
 func TestChargeLostInACrashThenCancelledIsRefunded(t *testing.T) {
 	t.Parallel()
 	s := startSaga(t, harness.Options{Env: failpoints("payments", "payments.after-charge=crash")})
-	s.stock("MUG", 899, 5)
-	o := s.place(orderBody("tok_visa", "MUG", 1))
-	payments := s.App("payments")
+	s.stock(t, "MUG", 899, 5)
+	o := s.place(t, orderBody("tok_visa", "MUG", 1))
+	payments := s.App(t, "payments")
 	require.True(t, payments.AppExited(settle), "the failpoint crashed payments between the charge and its record")
 
-	r := harness.Do(t, http.MethodPost, s.url("orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
+	r := harness.Do(t, http.MethodPost, s.url(t, "orders")+"/v1/orders/"+o.ID+"/cancel", nil, nil)
 	require.Equal(t, http.StatusAccepted, r.Status, string(r.Body))
-	s.await(o.ID, "CANCELLED", settle)
+	s.await(t, o.ID, "CANCELLED", settle)
 	// The restarted payments holds the redelivered stock.reserved back, so order.cancelled is handled first: the
 	// order in which the old code voided the payment and kept the money.
 	require.NoError(t, payments.Restart(t.Context(), map[string]string{"FAILPOINTS": "payments.before-charge=sleep(3s)"}))
 
-	require.Eventually(t, func() bool { return s.order(o.ID).RefundedAt != nil }, settle, 100*time.Millisecond,
+	require.Eventually(t, func() bool { return s.order(t, o.ID).RefundedAt != nil }, settle, 100*time.Millisecond,
 		"orders learns of the refund")
 	var pay struct{ Status, PaymentID, RefundID string }
-	require.Equal(t, http.StatusOK, s.getJSON("payments", "/v1/payments/"+o.ID, &pay))
+	require.Equal(t, http.StatusOK, s.getJSON(t, "payments", "/v1/payments/"+o.ID, &pay))
 	assert.Equal(t, "REFUNDED", pay.Status)
 	assert.NotEmpty(t, pay.RefundID)
-	c, ok := s.providerCharge(o.ID)
+	c, ok := s.providerCharge(t, o.ID)
 	require.True(t, ok)
 	assert.Equal(t, "succeeded", c.Status, "the card was charged before the crash")
-	s.awaitEmails(o.ID, "order.placed", "order.cancelled", "payment.refunded")
-	s.verify()
+	s.awaitEmails(t, o.ID, "order.placed", "order.cancelled", "payment.refunded")
+	s.verify(t)
 }

@@ -13,7 +13,7 @@ func TestProfiles(t *testing.T) {
 	t.Parallel()
 	scenarios := []struct {
 		name string
-		run  func(s *saga)
+		run  func(t *testing.T, s *saga)
 	}{
 		{"happy path", scenarioHappyPath},
 		{"rejection", scenarioRejection},
@@ -29,15 +29,10 @@ func TestProfiles(t *testing.T) {
 			t.Logf("%s: system ready in %s", profile, time.Since(start).Round(time.Millisecond))
 			for _, sc := range scenarios {
 				began := time.Now()
-				s.t = t
-				t.Run(sc.name, func(t *testing.T) {
-					s.t = t
-					sc.run(s)
-				})
-				s.t = t
+				t.Run(sc.name, func(t *testing.T) { sc.run(t, s) })
 				t.Logf("%s / %s: %s", profile, sc.name, time.Since(began).Round(time.Millisecond))
 			}
-			s.verify()
+			s.verify(t)
 		})
 	}
 }

@@ -20,7 +20,7 @@ func TestSidecarRefusesPublishingAnotherServicesTopic(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"payments"}})
 	// The test speaks to payments' sidecar as the payments app would.
-	client, err := daprx.Connect(sys.App("payments").Spec.DaprGRPCPort, sys.DaprAPIToken)
+	client, err := daprx.Connect(sys.App(t, "payments").Spec.DaprGRPCPort, sys.DaprAPIToken)
 	require.NoError(t, err)
 	t.Cleanup(client.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -35,7 +35,7 @@ func TestSidecarRefusesPublishingAnotherServicesTopic(t *testing.T) {
 func TestSidecarAndAppRequireTheirTokens(t *testing.T) {
 	t.Parallel()
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders"}})
-	orders := sys.App("orders")
+	orders := sys.App(t, "orders")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

@@ -24,10 +24,10 @@ type overdueList struct {
 }
 
 // overdue returns the order's entry in orders' overdue listing, if it is listed.
-func (s *saga) overdue(orderID string) (status string, listed bool) {
-	s.t.Helper()
+func (s *saga) overdue(t *testing.T, orderID string) (status string, listed bool) {
+	t.Helper()
 	var l overdueList
-	require.Equal(s.t, http.StatusOK, s.getJSON("orders", "/v1/orders/overdue", &l))
+	require.Equal(t, http.StatusOK, s.getJSON(t, "orders", "/v1/orders/overdue", &l))
 	for _, o := range l.Orders {
 		if o.ID == orderID {
 			return o.Status, true
@@ -50,26 +50,26 @@ func TestSLARedrivesAnOrderWhoseEventWasLost(t *testing.T) {
 		},
 		Overrides: map[string]map[string]string{"order-sla": {"schedule": "@every 1s"}},
 	})
-	s.stock("SLA1", 1200, 3)
+	s.stock(t, "SLA1", 1200, 3)
 	orderID := "sla-" + s.Suffix
 	raw := orderPlacedEvent(t, orderID, "orders", "SLA1", 1)
 	s.track(orderID)
-	body, err := postCloudEvent(s.url("orders")+"/events/order.placed", s.AppAPIToken, raw)
+	body, err := postCloudEvent(s.url(t, "orders")+"/events/order.placed", s.AppAPIToken, raw)
 	require.NoError(t, err)
 	require.True(t, bytes.Contains(body, []byte(`"SUCCESS"`)), "orders stored the order: %s", body)
-	assert.Equal(t, "PENDING", s.order(orderID).Status)
+	assert.Equal(t, "PENDING", s.order(t, orderID).Status)
 
 	require.Eventually(t, func() bool {
-		status, listed := s.overdue(orderID)
+		status, listed := s.overdue(t, orderID)
 		return listed && status == "PENDING"
 	}, 20*time.Second, 100*time.Millisecond, "the PENDING order is listed as overdue once past the 3 s SLA")
 
 	redriven := s.Spy.WaitFor(t, "order.placed", 20*time.Second, func(e harness.Envelope) bool { return e.Subject == orderID })
 	assert.Equal(t, orderID+"/order.placed", redriven.ID, "the re-drive keeps the event's deterministic id")
-	o := s.awaitShippedInFull(orderID)
+	o := s.awaitShippedInFull(t, orderID)
 	assert.Equal(t, []string{"PENDING", "RESERVED", "PAID", "SHIPPED"}, o.statuses())
-	_, listed := s.overdue(orderID)
+	_, listed := s.overdue(t, orderID)
 	assert.False(t, listed, "a shipped order is no longer overdue")
-	s.awaitProduct(product{SKU: "SLA1", Name: "Test SLA1", PriceCents: 1200, Available: 2, Committed: 1})
-	s.verify()
+	s.awaitProduct(t, product{SKU: "SLA1", Name: "Test SLA1", PriceCents: 1200, Available: 2, Committed: 1})
+	s.verify(t)
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"orderflow/internal/component"
 )
 
 // Problem is one rule violation.
@@ -162,43 +164,43 @@ type checker struct {
 func (ch *checker) add(p Problem) { ch.problems = append(ch.problems, p) }
 
 // at reports a problem on a component, at line (or the document's first line).
-func (ch *checker) at(c *component, line int, key, format string, args ...any) {
+func (ch *checker) at(c *component.Component, line int, key, format string, args ...any) {
 	if line == 0 {
-		line = c.line
+		line = c.Line
 	}
-	ch.add(Problem{File: c.file, Line: line, Component: c.name, Key: key, Message: fmt.Sprintf(format, args...)})
+	ch.add(Problem{File: c.File, Line: line, Component: c.Name, Key: key, Message: fmt.Sprintf(format, args...)})
 }
 
 // component checks one Component document. contexts are the profiles it is loaded with.
-func (ch *checker) component(c *component, contexts []*folder) {
-	if c.name == "" {
+func (ch *checker) component(c *component.Component, contexts []*folder) {
+	if c.Name == "" {
 		ch.at(c, 0, "metadata.name", "a Component has no metadata.name")
 		return
 	}
-	if c.apiVersion != "dapr.io/v1alpha1" {
-		ch.at(c, 0, "apiVersion", "component %q: apiVersion %q is not dapr.io/v1alpha1", c.name, c.apiVersion)
+	if c.APIVersion != "dapr.io/v1alpha1" {
+		ch.at(c, 0, "apiVersion", "component %q: apiVersion %q is not dapr.io/v1alpha1", c.Name, c.APIVersion)
 	}
-	if c.typ == "" || c.version == "" {
-		ch.at(c, c.typeLine, "spec.type", "component %q: spec.type and spec.version are both required", c.name)
+	if c.Type == "" || c.Version == "" {
+		ch.at(c, c.TypeLine, "spec.type", "component %q: spec.type and spec.version are both required", c.Name)
 		return
 	}
-	def, err := ch.cat.Definition(c.typ, c.version)
+	def, err := ch.cat.Definition(c.Type, c.Version)
 	switch {
 	case errors.Is(err, errUnknownType):
-		ch.at(c, c.typeLine, "spec.type", "component %q: spec.type %q is not a component of daprd %s%s",
-			c.name, c.typ, ch.cat.DaprVersion, suggest(c.typ, ch.cat.Types()))
+		ch.at(c, c.TypeLine, "spec.type", "component %q: spec.type %q is not a component of daprd %s%s",
+			c.Name, c.Type, ch.cat.DaprVersion, suggest(c.Type, ch.cat.Types()))
 		return
 	case errors.Is(err, errUnknownVersion):
-		reg, _ := ch.cat.Registration(c.typ)
-		ch.at(c, c.typeLine, "spec.version", "component %q: daprd %s has no version %q of %s (it has %s)",
-			c.name, ch.cat.DaprVersion, c.version, c.typ, strings.Join(reg.Versions, ", "))
+		reg, _ := ch.cat.Registration(c.Type)
+		ch.at(c, c.TypeLine, "spec.version", "component %q: daprd %s has no version %q of %s (it has %s)",
+			c.Name, ch.cat.DaprVersion, c.Version, c.Type, strings.Join(reg.Versions, ", "))
 		return
 	case err != nil:
-		ch.at(c, c.typeLine, "spec.type", "component %q: cannot check %s %s against components-contrib %s: %v",
-			c.name, c.typ, c.version, ch.cat.ContribVersion, err)
+		ch.at(c, c.TypeLine, "spec.type", "component %q: cannot check %s %s against components-contrib %s: %v",
+			c.Name, c.Type, c.Version, ch.cat.ContribVersion, err)
 		return
 	}
-	label := fmt.Sprintf("component %q (%s %s)", c.name, def.Type, def.Version)
+	label := fmt.Sprintf("component %q (%s %s)", c.Name, def.Type, def.Version)
 	ch.keys(c, def, label)
 	ch.secrets(c, def, label, contexts)
 	ch.required(c, def, label)
@@ -217,26 +219,26 @@ var storeNeeds = map[string][]string{
 }
 
 // capabilities checks that a state store supports what the service using it relies on.
-func (ch *checker) capabilities(c *component, def *Definition, label string) {
-	need := storeNeeds[c.name]
+func (ch *checker) capabilities(c *component.Component, def *Definition, label string) {
+	need := storeNeeds[c.Name]
 	if len(need) == 0 || !strings.HasPrefix(def.Type, "state.") {
 		return
 	}
 	if len(def.Capabilities) == 0 {
-		ch.at(c, c.typeLine, "spec.type", "%s: components-contrib declares no capabilities for it, so it cannot be shown to support %s, which %s relies on",
-			label, strings.Join(need, " and "), c.name)
+		ch.at(c, c.TypeLine, "spec.type", "%s: components-contrib declares no capabilities for it, so it cannot be shown to support %s, which %s relies on",
+			label, strings.Join(need, " and "), c.Name)
 		return
 	}
 	for _, n := range need {
 		if !slices.Contains(def.Capabilities, n) {
-			ch.at(c, c.typeLine, "spec.type", "%s: does not support %q, which %s relies on (internal/kv); it supports %s",
-				label, n, c.name, strings.Join(def.Capabilities, ", "))
+			ch.at(c, c.TypeLine, "spec.type", "%s: does not support %q, which %s relies on (internal/kv); it supports %s",
+				label, n, c.Name, strings.Join(def.Capabilities, ", "))
 		}
 	}
 }
 
 // keys checks that every metadata key is declared, set once, and given exactly one kind of value.
-func (ch *checker) keys(c *component, def *Definition, label string) {
+func (ch *checker) keys(c *component.Component, def *Definition, label string) {
 	declared := def.allFields()
 	extra := map[string]bool{}
 	for _, k := range daprLevelKeys[kindOf(def.Type)] {
@@ -246,55 +248,55 @@ func (ch *checker) keys(c *component, def *Definition, label string) {
 		extra[strings.ToLower(k)] = true
 	}
 	seen := map[string]int{}
-	for _, item := range c.metadata {
-		if item.name == "" {
-			ch.at(c, item.line, "", "%s: a metadata item has no name", label)
+	for _, item := range c.Metadata {
+		if item.Name == "" {
+			ch.at(c, item.Line, "", "%s: a metadata item has no name", label)
 			continue
 		}
-		lower := strings.ToLower(item.name)
+		lower := strings.ToLower(item.Name)
 		if first, dup := seen[lower]; dup {
-			ch.at(c, item.line, item.name, "%s: metadata %q is set twice (first at line %d)", label, item.name, first)
+			ch.at(c, item.Line, item.Name, "%s: metadata %q is set twice (first at line %d)", label, item.Name, first)
 		}
-		seen[lower] = item.line
+		seen[lower] = item.Line
 		if _, ok := declared[lower]; !ok && !extra[lower] {
 			candidates := def.names()
 			candidates = append(candidates, daprLevelKeys[kindOf(def.Type)]...)
-			ch.at(c, item.line, item.name, "%s: metadata %q is not declared by %s %s in components-contrib %s (%s) nor read by daprd for %s components%s",
-				label, item.name, def.Type, def.Version, ch.cat.ContribVersion, def.Source, kindOf(def.Type), suggest(item.name, candidates))
+			ch.at(c, item.Line, item.Name, "%s: metadata %q is not declared by %s %s in components-contrib %s (%s) nor read by daprd for %s components%s",
+				label, item.Name, def.Type, def.Version, ch.cat.ContribVersion, def.Source, kindOf(def.Type), suggest(item.Name, candidates))
 		}
 		sources := 0
-		for _, set := range []bool{item.hasValue, item.secretRef != nil, item.envRef != ""} {
+		for _, set := range []bool{item.HasValue, item.SecretKeyRef != nil, item.EnvRef != ""} {
 			if set {
 				sources++
 			}
 		}
 		switch {
 		case sources == 0:
-			ch.at(c, item.line, item.name, "%s: metadata %q has no value, secretKeyRef or envRef", label, item.name)
+			ch.at(c, item.Line, item.Name, "%s: metadata %q has no value, secretKeyRef or envRef", label, item.Name)
 		case sources > 1:
-			ch.at(c, item.line, item.name, "%s: metadata %q sets more than one of value, secretKeyRef and envRef", label, item.name)
+			ch.at(c, item.Line, item.Name, "%s: metadata %q sets more than one of value, secretKeyRef and envRef", label, item.Name)
 		}
 	}
 }
 
 // secrets checks that credentials are secret references, and that references name a secret store.
-func (ch *checker) secrets(c *component, def *Definition, label string, contexts []*folder) {
+func (ch *checker) secrets(c *component.Component, def *Definition, label string, contexts []*folder) {
 	declared := def.allFields()
-	var refs []metadataItem
-	for _, item := range c.metadata {
-		if item.secretRef != nil {
+	var refs []component.Item
+	for _, item := range c.Metadata {
+		if item.SecretKeyRef != nil {
 			refs = append(refs, item)
-			if item.secretRef.name == "" {
-				ch.at(c, item.line, item.name, "%s: metadata %q has a secretKeyRef without a name", label, item.name)
+			if item.SecretKeyRef.Name == "" {
+				ch.at(c, item.Line, item.Name, "%s: metadata %q has a secretKeyRef without a name", label, item.Name)
 			}
 			continue
 		}
-		if declared[strings.ToLower(item.name)].Sensitive || credentialName(item.name) {
+		if declared[strings.ToLower(item.Name)].Sensitive || credentialName(item.Name) {
 			how := "value"
-			if item.envRef != "" && !item.hasValue {
+			if item.EnvRef != "" && !item.HasValue {
 				how = "envRef"
 			}
-			ch.at(c, item.line, item.name, "%s: metadata %q holds a credential and must use secretKeyRef, not %s", label, item.name, how)
+			ch.at(c, item.Line, item.Name, "%s: metadata %q holds a credential and must use secretKeyRef, not %s", label, item.Name, how)
 		}
 	}
 
@@ -302,26 +304,26 @@ func (ch *checker) secrets(c *component, def *Definition, label string, contexts
 		switch {
 		case len(refs) == 0:
 		case def.hasIdentityProfile():
-			ch.at(c, refs[0].line, refs[0].name, "%s: a secret store must not read its credentials from a secret store (metadata %q): authenticate it with workload identity instead", label, refs[0].name)
-		case c.secretStore != kubernetesStore:
-			ch.at(c, refs[0].line, refs[0].name, "%s: metadata %q: %s %s has no workload-identity option in Dapr %s, so its key can only come from Dapr's built-in Kubernetes store; set auth.secretStore: %s",
-				label, refs[0].name, def.Type, def.Version, ch.cat.DaprVersion, kubernetesStore)
+			ch.at(c, refs[0].Line, refs[0].Name, "%s: a secret store must not read its credentials from a secret store (metadata %q): authenticate it with workload identity instead", label, refs[0].Name)
+		case c.SecretStore != kubernetesStore:
+			ch.at(c, refs[0].Line, refs[0].Name, "%s: metadata %q: %s %s has no workload-identity option in Dapr %s, so its key can only come from Dapr's built-in Kubernetes store; set auth.secretStore: %s",
+				label, refs[0].Name, def.Type, def.Version, ch.cat.DaprVersion, kubernetesStore)
 		}
 		return
 	}
 
-	if len(refs) > 0 && c.secretStore == "" {
+	if len(refs) > 0 && c.SecretStore == "" {
 		for _, item := range refs {
-			ch.at(c, item.line, item.name, "%s: metadata %q uses secretKeyRef but the component sets no auth.secretStore (name the profile's secret store; Dapr's implicit Kubernetes store is not accepted)", label, item.name)
+			ch.at(c, item.Line, item.Name, "%s: metadata %q uses secretKeyRef but the component sets no auth.secretStore (name the profile's secret store; Dapr's implicit Kubernetes store is not accepted)", label, item.Name)
 		}
 	}
-	if c.secretStore == "" {
+	if c.SecretStore == "" {
 		return
 	}
 	for _, p := range contexts {
-		store := p.byName(c.secretStore)
-		if store == nil || kindOf(strings.ToLower(store.typ)) != "secretstores" {
-			ch.at(c, c.secretStoreLine, "auth.secretStore", "%s: auth.secretStore %q is not a secret-store component of profile %q", label, c.secretStore, p.name)
+		store := p.byName(c.SecretStore)
+		if store == nil || kindOf(strings.ToLower(store.Type)) != "secretstores" {
+			ch.at(c, c.SecretStoreLine, "auth.secretStore", "%s: auth.secretStore %q is not a secret-store component of profile %q", label, c.SecretStore, p.name)
 		}
 	}
 }
@@ -330,14 +332,14 @@ func (ch *checker) secrets(c *component, def *Definition, label string, contexts
 const kubernetesStore = "kubernetes"
 
 // required checks required keys and authentication profiles.
-func (ch *checker) required(c *component, def *Definition, label string) {
+func (ch *checker) required(c *component.Component, def *Definition, label string) {
 	present := map[string]bool{} // keys with a value, a reference or an env var
-	for _, item := range c.metadata {
-		if item.secretRef != nil || item.envRef != "" || (item.hasValue && item.value != "") {
-			present[strings.ToLower(item.name)] = true
+	for _, item := range c.Metadata {
+		if item.SecretKeyRef != nil || item.EnvRef != "" || (item.HasValue && item.Value != "") {
+			present[strings.ToLower(item.Name)] = true
 		}
 	}
-	directions := c.directions()
+	directions := directionsOf(c)
 	for _, f := range def.Fields {
 		if !f.Required || f.Default != "" || present[strings.ToLower(f.Name)] {
 			continue
@@ -345,10 +347,10 @@ func (ch *checker) required(c *component, def *Definition, label string) {
 		if f.Direction != "" && directions != nil && !directions[f.Direction] {
 			continue // e.g. an input-only key of a binding used for output
 		}
-		ch.at(c, c.typeLine, f.Name, "%s: required metadata %q is missing", label, f.Name)
+		ch.at(c, c.TypeLine, f.Name, "%s: required metadata %q is missing", label, f.Name)
 	}
-	if ok, missing, detail := satisfiedProfile(def, c.metadata, present); !ok {
-		ch.at(c, c.typeLine, missing, "%s: no authentication profile is satisfied: %s", label, detail)
+	if ok, missing, detail := satisfiedProfile(def, c.Metadata, present); !ok {
+		ch.at(c, c.TypeLine, missing, "%s: no authentication profile is satisfied: %s", label, detail)
 	}
 }
 
@@ -364,7 +366,7 @@ func needsOwnKey(p Profile, base fieldIndex) bool {
 
 // satisfiedProfile applies the authentication-profile rule documented on Check. On failure it returns
 // the first missing key of the closest profile and a description of every profile's shortfall.
-func satisfiedProfile(def *Definition, items []metadataItem, present map[string]bool) (ok bool, missing, detail string) {
+func satisfiedProfile(def *Definition, items []component.Item, present map[string]bool) (ok bool, missing, detail string) {
 	if len(def.Profiles) == 0 {
 		return true, "", ""
 	}
@@ -377,9 +379,9 @@ func satisfiedProfile(def *Definition, items []metadataItem, present map[string]
 	}
 	var chosen []string // keys set that select a profile
 	for _, item := range items {
-		k := strings.ToLower(item.name)
+		k := strings.ToLower(item.Name)
 		if _, isBase := base[k]; !isBase && inProfiles[k] {
-			chosen = append(chosen, item.name)
+			chosen = append(chosen, item.Name)
 		}
 	}
 	var parts []string
@@ -426,8 +428,8 @@ func satisfiedProfile(def *Definition, items []metadataItem, present map[string]
 }
 
 // direction checks a binding's direction metadata against daprd's registration.
-func (ch *checker) direction(c *component, def *Definition, label string) {
-	dirs := c.directions()
+func (ch *checker) direction(c *component.Component, def *Definition, label string) {
+	dirs := directionsOf(c)
 	if dirs == nil || kindOf(def.Type) != "bindings" {
 		return
 	}
@@ -435,17 +437,17 @@ func (ch *checker) direction(c *component, def *Definition, label string) {
 	for d := range dirs {
 		ok := (d == "input" && reg.Input) || (d == "output" && reg.Output)
 		if !ok {
-			ch.at(c, c.itemLine("direction"), "direction", "%s: direction %q: daprd does not register %s as an %s binding", label, d, def.Type, d)
+			ch.at(c, itemLine(c, "direction"), "direction", "%s: direction %q: daprd does not register %s as an %s binding", label, d, def.Type, d)
 		}
 	}
 }
 
-// directions returns the directions a binding's "direction" metadata names, or nil when it is not set.
-func (c *component) directions() map[string]bool {
-	for _, item := range c.metadata {
-		if strings.EqualFold(item.name, "direction") && item.hasValue {
+// directionsOf returns the directions a binding's "direction" metadata names, or nil when it is not set.
+func directionsOf(c *component.Component) map[string]bool {
+	for _, item := range c.Metadata {
+		if strings.EqualFold(item.Name, "direction") && item.HasValue {
 			out := map[string]bool{}
-			for _, d := range strings.Split(item.value, ",") {
+			for _, d := range strings.Split(item.Value, ",") {
 				if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
 					out[d] = true
 				}
@@ -456,29 +458,29 @@ func (c *component) directions() map[string]bool {
 	return nil
 }
 
-func (c *component) itemLine(key string) int {
-	for _, item := range c.metadata {
-		if strings.EqualFold(item.name, key) {
-			return item.line
+func itemLine(c *component.Component, key string) int {
+	for _, item := range c.Metadata {
+		if strings.EqualFold(item.Name, key) {
+			return item.Line
 		}
 	}
-	return c.line
+	return c.Line
 }
 
-// props returns the component's plain metadata values by lower-case key.
-func (c *component) props() map[string]string {
+// propsOf returns the component's plain metadata values by lower-case key.
+func propsOf(c *component.Component) map[string]string {
 	out := map[string]string{}
-	for _, item := range c.metadata {
-		if item.hasValue {
-			out[strings.ToLower(item.name)] = item.value
+	for _, item := range c.Metadata {
+		if item.HasValue {
+			out[strings.ToLower(item.Name)] = item.Value
 		}
 	}
 	return out
 }
 
-func (f *folder) byName(name string) *component {
+func (f *folder) byName(name string) *component.Component {
 	for _, c := range f.components {
-		if c.name == name {
+		if c.Name == name {
 			return c
 		}
 	}
@@ -488,18 +490,18 @@ func (f *folder) byName(name string) *component {
 // consistency compares every profile with the reference profile.
 func (ch *checker) consistency(profiles []*folder, shared *folder, ref *folder) {
 	for _, p := range profiles {
-		seen := map[string]*component{}
+		seen := map[string]*component.Component{}
 		for _, c := range p.components {
-			if c.name == "" {
+			if c.Name == "" {
 				continue
 			}
-			if first, dup := seen[c.name]; dup {
-				ch.at(c, 0, "metadata.name", "component %q is defined twice in profile %q (also at %s:%d)", c.name, p.name, first.file, first.line)
+			if first, dup := seen[c.Name]; dup {
+				ch.at(c, 0, "metadata.name", "component %q is defined twice in profile %q (also at %s:%d)", c.Name, p.name, first.File, first.Line)
 			}
-			seen[c.name] = c
+			seen[c.Name] = c
 			if shared != nil {
-				if s := shared.byName(c.name); s != nil {
-					ch.at(c, 0, "metadata.name", "component %q is defined both here and in %s; Dapr would load it twice", c.name, s.file)
+				if s := shared.byName(c.Name); s != nil {
+					ch.at(c, 0, "metadata.name", "component %q is defined both here and in %s; Dapr would load it twice", c.Name, s.File)
 				}
 			}
 		}
@@ -509,25 +511,25 @@ func (ch *checker) consistency(profiles []*folder, shared *folder, ref *folder) 
 			continue
 		}
 		for _, rc := range ref.components {
-			if rc.name != "" && p.byName(rc.name) == nil {
-				ch.add(Problem{File: p.path, Component: rc.name,
-					Message: fmt.Sprintf("profile %q does not define component %q (profile %q does, in %s)", p.name, rc.name, ref.name, rc.file)})
+			if rc.Name != "" && p.byName(rc.Name) == nil {
+				ch.add(Problem{File: p.path, Component: rc.Name,
+					Message: fmt.Sprintf("profile %q does not define component %q (profile %q does, in %s)", p.name, rc.Name, ref.name, rc.File)})
 			}
 		}
 		for _, c := range p.components {
-			rc := ref.byName(c.name)
-			if c.name == "" {
+			rc := ref.byName(c.Name)
+			if c.Name == "" {
 				continue
 			}
 			if rc == nil {
-				ch.at(c, 0, "metadata.name", "component %q is not defined by profile %q: every profile must define the same components", c.name, ref.name)
+				ch.at(c, 0, "metadata.name", "component %q is not defined by profile %q: every profile must define the same components", c.Name, ref.name)
 				continue
 			}
-			if !sameSet(c.scopes, rc.scopes) {
-				ch.at(c, c.scopesLine, "scopes", "component %q: scopes %v differ from profile %q (%v)", c.name, sorted(c.scopes), ref.name, sorted(rc.scopes))
+			if !sameSet(c.Scopes, rc.Scopes) {
+				ch.at(c, c.ScopesLine, "scopes", "component %q: scopes %v differ from profile %q (%v)", c.Name, sorted(c.Scopes), ref.name, sorted(rc.Scopes))
 			}
-			if k, rk := kindOf(strings.ToLower(c.typ)), kindOf(strings.ToLower(rc.typ)); c.typ != "" && rc.typ != "" && k != rk {
-				ch.at(c, c.typeLine, "spec.type", "component %q is a %s component (%s) here but a %s component (%s) in profile %q", c.name, k, c.typ, rk, rc.typ, ref.name)
+			if k, rk := kindOf(strings.ToLower(c.Type)), kindOf(strings.ToLower(rc.Type)); c.Type != "" && rc.Type != "" && k != rk {
+				ch.at(c, c.TypeLine, "spec.type", "component %q is a %s component (%s) here but a %s component (%s) in profile %q", c.Name, k, c.Type, rk, rc.Type, ref.name)
 			}
 		}
 	}
@@ -535,7 +537,7 @@ func (ch *checker) consistency(profiles []*folder, shared *folder, ref *folder) 
 
 // references checks Subscription and Resiliency documents against the components of each profile.
 func (ch *checker) references(profiles []*folder, shared *folder) {
-	lookupIn := func(p *folder, name string) *component {
+	lookupIn := func(p *folder, name string) *component.Component {
 		if c := p.byName(name); c != nil {
 			return c
 		}
@@ -574,7 +576,7 @@ func (ch *checker) references(profiles []*folder, shared *folder) {
 	}
 }
 
-func (ch *checker) subscription(s *subscription, p *folder, ps *component) {
+func (ch *checker) subscription(s *subscription, p *folder, ps *component.Component) {
 	line := s.pubsubLine
 	if line == 0 {
 		line = s.line
@@ -582,21 +584,21 @@ func (ch *checker) subscription(s *subscription, p *folder, ps *component) {
 	report := func(key, format string, args ...any) {
 		ch.add(Problem{File: s.file, Line: line, Component: s.name, Key: key, Message: fmt.Sprintf(format, args...)})
 	}
-	if ps == nil || kindOf(strings.ToLower(ps.typ)) != "pubsub" {
+	if ps == nil || kindOf(strings.ToLower(ps.Type)) != "pubsub" {
 		report("pubsubname", "subscription %q: pubsubname %q is not a pub/sub component of profile %q", s.name, s.pubsub, p.name)
 		return
 	}
-	props := ps.props()
+	props := propsOf(ps)
 	for _, app := range s.scopes {
-		if len(ps.scopes) > 0 && !slices.Contains(ps.scopes, app) {
-			report("scopes", "subscription %q: app %q is not in the scopes of component %q in profile %q", s.name, app, ps.name, p.name)
+		if len(ps.Scopes) > 0 && !slices.Contains(ps.Scopes, app) {
+			report("scopes", "subscription %q: app %q is not in the scopes of component %q in profile %q", s.name, app, ps.Name, p.name)
 			continue
 		}
 		if s.topic != "" && !topicAllowed(s.topic, app, props, "subscriptionScopes") {
-			report("topic", "subscription %q: app %q may not subscribe to %q under the subscriptionScopes/allowedTopics of component %q in profile %q", s.name, app, s.topic, ps.name, p.name)
+			report("topic", "subscription %q: app %q may not subscribe to %q under the subscriptionScopes/allowedTopics of component %q in profile %q", s.name, app, s.topic, ps.Name, p.name)
 		}
 		if s.deadLetter != "" && !topicAllowed(s.deadLetter, app, props, "publishingScopes") {
-			report("deadLetterTopic", "subscription %q: app %q may not publish to its dead-letter topic %q under the publishingScopes/allowedTopics of component %q in profile %q", s.name, app, s.deadLetter, ps.name, p.name)
+			report("deadLetterTopic", "subscription %q: app %q may not publish to its dead-letter topic %q under the publishingScopes/allowedTopics of component %q in profile %q", s.name, app, s.deadLetter, ps.Name, p.name)
 		}
 	}
 }
@@ -637,8 +639,8 @@ func (ch *checker) summaries(profiles []*folder) []ProfileSummary {
 	for _, p := range profiles {
 		ps := ProfileSummary{Name: p.name}
 		for _, c := range p.components {
-			cs := ComponentSummary{Name: c.name, Type: c.typ, Version: c.version}
-			if reg, ok := ch.cat.Registration(c.typ); ok {
+			cs := ComponentSummary{Name: c.Name, Type: c.Type, Version: c.Version}
+			if reg, ok := ch.cat.Registration(c.Type); ok {
 				cs.Stable = reg.Stable
 			}
 			ps.Components = append(ps.Components, cs)

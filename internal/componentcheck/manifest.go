@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"orderflow/internal/component"
 )
 
 // Folders of the components tree that are not profiles.
@@ -23,37 +25,10 @@ const (
 type folder struct {
 	name          string
 	path          string // as reported in problems, e.g. "components/aws"
-	components    []*component
+	components    []*component.Component
 	subscriptions []*subscription
 	resiliencies  []*resiliency
 }
-
-// component is a Component document, with the lines of its parts for messages.
-type component struct {
-	file string
-	line int
-
-	apiVersion      string
-	name            string
-	typ, version    string
-	typeLine        int
-	metadata        []metadataItem
-	secretStore     string
-	secretStoreLine int
-	scopes          []string
-	scopesLine      int
-}
-
-type metadataItem struct {
-	name      string
-	line      int
-	hasValue  bool
-	value     string
-	secretRef *secretKeyRef
-	envRef    string
-}
-
-type secretKeyRef struct{ name, key string }
 
 // subscription is a Subscription document (v1alpha1 or v2alpha1).
 type subscription struct {
@@ -158,62 +133,14 @@ func (f *folder) parse(file string, raw []byte) []Problem {
 	return problems
 }
 
-// Fields of a Component manifest (dapr@v1.18.2 pkg/apis/components/v1alpha1 and pkg/apis/common), so that
-// a misspelt field (spec.metdata, secretKeyref) is reported rather than silently ignored.
-var (
-	componentFields = []string{"apiVersion", "kind", "metadata", "spec", "auth", "scopes"}
-	objectMetaField = []string{"name", "namespace", "labels", "annotations"}
-	specFields      = []string{"type", "version", "ignoreErrors", "metadata", "initTimeout"}
-	authFields      = []string{"secretStore"}
-	itemFields      = []string{"name", "value", "secretKeyRef", "envRef"}
-	secretRefFields = []string{"name", "key"}
-)
-
-func parseComponent(file string, m *yaml.Node) (*component, []Problem) {
-	c := &component{file: file, line: m.Line, apiVersion: scalar(m, "apiVersion")}
-	c.name = scalar(lookup(m, "metadata"), "name")
+func parseComponent(file string, m *yaml.Node) (*component.Component, []Problem) {
+	c, unknown := component.Parse(file, m)
 	var problems []Problem
-	unknown := func(n *yaml.Node, where string, allowed []string) {
-		for _, k := range unknownKeys(n, allowed) {
-			problems = append(problems, Problem{
-				File: file, Line: k.Line, Component: c.name, Key: k.Value,
-				Message: fmt.Sprintf("component %q: unknown field %q in %s (Dapr ignores it)", c.name, k.Value, where),
-			})
-		}
-	}
-	unknown(m, "the Component", componentFields)
-	unknown(lookup(m, "metadata"), "metadata", objectMetaField)
-	spec := lookup(m, "spec")
-	unknown(spec, "spec", specFields)
-	if n := lookup(spec, "type"); n != nil {
-		c.typ, c.typeLine = n.Value, n.Line
-	}
-	c.version = scalar(spec, "version")
-	if auth := lookup(m, "auth"); auth != nil {
-		unknown(auth, "auth", authFields)
-		if n := lookup(auth, "secretStore"); n != nil {
-			c.secretStore, c.secretStoreLine = n.Value, n.Line
-		}
-	}
-	if n := lookup(m, "scopes"); n != nil {
-		c.scopesLine = n.Line
-		for _, s := range n.Content {
-			c.scopes = append(c.scopes, s.Value)
-		}
-	}
-	if md := lookup(spec, "metadata"); md != nil {
-		for _, item := range md.Content {
-			mi := metadataItem{name: scalar(item, "name"), line: item.Line, envRef: scalar(item, "envRef")}
-			unknown(item, fmt.Sprintf("metadata %q", mi.name), itemFields)
-			if v := lookup(item, "value"); v != nil {
-				mi.hasValue, mi.value = true, v.Value
-			}
-			if ref := lookup(item, "secretKeyRef"); ref != nil {
-				unknown(ref, fmt.Sprintf("the secretKeyRef of %q", mi.name), secretRefFields)
-				mi.secretRef = &secretKeyRef{name: scalar(ref, "name"), key: scalar(ref, "key")}
-			}
-			c.metadata = append(c.metadata, mi)
-		}
+	for _, u := range unknown {
+		problems = append(problems, Problem{
+			File: file, Line: u.Line, Component: c.Name, Key: u.Key,
+			Message: fmt.Sprintf("component %q: unknown field %q in %s (Dapr ignores it)", c.Name, u.Key, u.Where),
+		})
 	}
 	return c, problems
 }
@@ -263,26 +190,4 @@ func scalar(n *yaml.Node, key string) string {
 		return v.Value
 	}
 	return ""
-}
-
-// unknownKeys returns the key nodes of mapping n that are not in allowed.
-func unknownKeys(n *yaml.Node, allowed []string) []*yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	var out []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		known := false
-		for _, a := range allowed {
-			if k.Value == a {
-				known = true
-				break
-			}
-		}
-		if !known {
-			out = append(out, k)
-		}
-	}
-	return out
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"orderflow/internal/component"
 )
 
 // Each override must show in the catalog: the key optional again, or the ambient-identity profile added.
@@ -75,7 +77,7 @@ func TestApplyOverrides(t *testing.T) {
 				assert.Equal(t, awsDefaultChainTitle, added.Title)
 				assert.True(t, added.Identity)
 				assert.False(t, needsOwnKey(added, indexFields(def.Fields)), "the chain needs no key")
-				ok, _, detail := satisfiedProfile(def, []metadataItem{{name: "region", hasValue: true, value: "eu-west-1"}}, map[string]bool{"region": true})
+				ok, _, detail := satisfiedProfile(def, []component.Item{{Name: "region", HasValue: true, Value: "eu-west-1"}}, map[string]bool{"region": true})
 				assert.True(t, ok, "region alone selects the chain: %s", detail)
 			},
 		},

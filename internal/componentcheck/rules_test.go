@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"orderflow/internal/component"
 )
 
 func TestCredentialName(t *testing.T) {
@@ -123,9 +125,9 @@ func TestSatisfiedProfile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			present := map[string]bool{}
-			var items []metadataItem
+			var items []component.Item
 			for _, k := range tt.keys {
-				items = append(items, metadataItem{name: k, hasValue: true, value: "x"})
+				items = append(items, component.Item{Name: k, HasValue: true, Value: "x"})
 				present[strings.ToLower(k)] = true
 			}
 			ok, missing, detail := satisfiedProfile(&tt.def, items, present)

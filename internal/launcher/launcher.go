@@ -16,21 +16,24 @@ import (
 	"time"
 )
 
-// Options tune how a System runs the specs.
+// Options tune how a System runs the specs. make run sets Daprd, BinDir and BaseEnv; the rest serve the
+// integration tests and tools/bench, which both run an isolated system beside whatever else uses the brokers.
+// What only the tests need lives in tests/harness, except the App methods that stop or restart one process
+// (StopSidecar, AppExited, Restart): they need the launcher's own bookkeeping of the processes it stops.
 type Options struct {
 	// Daprd is the daprd binary (see tools/daprd.sh).
 	Daprd string
 	// BinDir receives the binaries built for `go run <pkg>` commands.
 	BinDir string
-	// Prebuilt means BinDir already holds those binaries (the test harness builds them once per package).
+	// Prebuilt means BinDir already holds those binaries (the test harness and the bench build them first).
 	Prebuilt bool
 	// LogDir overrides the CLI's <appDirPath>/.dapr/logs.
 	LogDir string
 	// Console receives every process's console output, each line prefixed with its app id. Nil: os.Stdout.
 	Console io.Writer
-	// Isolation namespaces the run (tests); nil runs the specs as written.
+	// Isolation namespaces the run (tests, bench); nil runs the specs as written.
 	Isolation *Isolation
-	// FreePorts replaces every port in the run file by a free one (tests).
+	// FreePorts replaces every port in the run file by a free one (tests, bench).
 	FreePorts bool
 	// AppPorts pins app ports (by the run file's app id) after FreePorts, for apps other configuration must
 	// point at, such as the card simulator the card-provider binding calls.
@@ -39,13 +42,13 @@ type Options struct {
 	BaseEnv []string
 	// AppEnv adds variables to an app's environment (keyed by the run file's app id), after the run file's.
 	AppEnv map[string]map[string]string
-	// Only limits the run to these app ids (the run file's ids); empty runs all.
-	Only []string
 	// ReadyTimeout bounds the wait for every sidecar and app to be ready. Zero: 90s.
 	ReadyTimeout time.Duration
-	// StopGrace is how long processes get between SIGTERM and SIGKILL. Zero: 10s.
-	StopGrace time.Duration
 }
+
+// stopGrace is how long a process gets between SIGTERM and SIGKILL; make run, the bench and the tests all
+// want the same, so it is not an option.
+const stopGrace = 10 * time.Second
 
 // System is a running set of apps and their sidecars.
 type System struct {
@@ -83,9 +86,6 @@ func Start(ctx context.Context, specs []Spec, opts Options) (*System, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 90 * time.Second
 	}
-	if opts.StopGrace == 0 {
-		opts.StopGrace = 10 * time.Second
-	}
 	if _, err := os.Stat(opts.Daprd); err != nil {
 		return nil, fmt.Errorf("daprd binary %q: %w (run `make daprd`)", opts.Daprd, err)
 	}
@@ -93,26 +93,14 @@ func Start(ctx context.Context, specs []Spec, opts Options) (*System, error) {
 	for _, s := range specs {
 		all = append(all, s.ID)
 	}
-	selected := specs
-	if len(opts.Only) > 0 {
-		selected = nil
-		for _, s := range specs {
-			if slices.Contains(opts.Only, s.ID) {
-				selected = append(selected, s)
-			}
-		}
-		if len(selected) != len(opts.Only) {
-			return nil, fmt.Errorf("run file has apps %v; asked for %v", all, opts.Only)
-		}
-	}
 
 	sys := &System{opts: opts}
 	width := 0
-	for _, s := range selected {
+	for _, s := range specs {
 		width = max(width, len(s.ID)+len(":daprd"))
 	}
 	rendered := map[string]string{}
-	for _, s := range selected {
+	for _, s := range specs {
 		a := &App{Name: s.ID, Spec: s, opts: &sys.opts}
 		a.Spec.Env = copyEnv(s.Env)
 		if err := a.Spec.assignPorts(opts.FreePorts); err != nil {
@@ -187,7 +175,7 @@ func (s *System) Stop() {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p.stop(s.opts.StopGrace)
+				p.stop(stopGrace)
 			}()
 		}
 	}
@@ -293,7 +281,7 @@ func (a *App) start(width int, at time.Time) error {
 	}
 	p, err := startProc(a.Name, a.Spec.Dir, a.binary, a.args, a.env, appOut)
 	if err != nil {
-		d.stop(a.opts.StopGrace)
+		d.stop(stopGrace)
 		return err
 	}
 	a.mu.Lock()
@@ -358,7 +346,7 @@ func (a *App) StopSidecar() {
 	a.mu.Lock()
 	d := a.daprd
 	a.mu.Unlock()
-	d.stop(a.opts.StopGrace)
+	d.stop(stopGrace)
 }
 
 // AppExited waits up to timeout for the app process to end on its own (a failpoint) and reports whether it did.
@@ -380,7 +368,7 @@ func (a *App) Restart(ctx context.Context, env map[string]string) error {
 	a.mu.Lock()
 	old := a.app
 	a.mu.Unlock()
-	old.stop(a.opts.StopGrace)
+	old.stop(stopGrace)
 	for k, v := range env {
 		a.env = slices.DeleteFunc(a.env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
 		if v != "" {

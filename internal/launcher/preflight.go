@@ -1,11 +1,8 @@
 package launcher
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,40 +10,19 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"orderflow/internal/component"
 )
 
-// component is the part of a Dapr Component manifest preflight reads.
-type component struct {
-	Kind     string `yaml:"kind"`
-	Metadata struct {
-		Name string `yaml:"name"`
-	} `yaml:"metadata"`
-	Spec struct {
-		Type     string `yaml:"type"`
-		Metadata []struct {
-			Name         string `yaml:"name"`
-			Value        string `yaml:"value"`
-			SecretKeyRef *struct {
-				Name string `yaml:"name"`
-				Key  string `yaml:"key"`
-			} `yaml:"secretKeyRef"`
-		} `yaml:"metadata"`
-	} `yaml:"spec"`
-	file string
-}
-
-func (c component) meta(key string, secrets map[string]string) string {
-	for _, m := range c.Spec.Metadata {
-		if !strings.EqualFold(m.Name, key) {
-			continue
-		}
-		if m.SecretKeyRef != nil {
-			return secrets[m.SecretKeyRef.Key]
-		}
-		return m.Value
+// meta is the value of c's metadata key, looked up in secrets when it is a secretKeyRef.
+func meta(c *component.Component, key string, secrets map[string]string) string {
+	it, ok := c.Item(key)
+	switch {
+	case !ok:
+		return ""
+	case it.SecretKeyRef != nil:
+		return secrets[it.SecretKeyRef.Key]
 	}
-	return ""
+	return it.Value
 }
 
 // Endpoint is a network dependency a component needs.
@@ -69,11 +45,11 @@ func Dependencies(specs []Spec) ([]Endpoint, error) {
 	var out []Endpoint
 	for _, c := range comps {
 		addr, service := endpointOf(c, secrets)
-		if addr == "" || seen[addr+c.Metadata.Name] {
+		if addr == "" || seen[addr+c.Name] {
 			continue
 		}
-		seen[addr+c.Metadata.Name] = true
-		out = append(out, Endpoint{Address: addr, Service: service, Component: c.Metadata.Name, File: c.file})
+		seen[addr+c.Name] = true
+		out = append(out, Endpoint{Address: addr, Service: service, Component: c.Name, File: c.File})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Component < out[j].Component })
 	return out, nil
@@ -107,19 +83,19 @@ func Preflight(specs []Spec) error {
 	return nil
 }
 
-func endpointOf(c component, secrets map[string]string) (addr, service string) {
-	t := c.Spec.Type
+func endpointOf(c *component.Component, secrets map[string]string) (addr, service string) {
+	t := c.Type
 	switch {
 	case strings.HasSuffix(t, ".redis"):
-		return c.meta("redisHost", secrets), "Redis"
+		return meta(c, "redisHost", secrets), "Redis"
 	case t == "pubsub.rabbitmq":
-		return hostFromURL(c.meta("connectionString", secrets), "5672"), "RabbitMQ"
+		return hostFromURL(meta(c, "connectionString", secrets), "5672"), "RabbitMQ"
 	case t == "pubsub.mqtt3":
-		return hostFromURL(c.meta("url", secrets), "1883"), "the MQTT broker"
+		return hostFromURL(meta(c, "url", secrets), "1883"), "the MQTT broker"
 	case t == "state.postgresql":
-		return hostFromKeyValues(c.meta("connectionString", secrets), "5432"), "PostgreSQL"
+		return hostFromKeyValues(meta(c, "connectionString", secrets), "5432"), "PostgreSQL"
 	case t == "state.mysql":
-		return hostFromMySQLDSN(c.meta("connectionString", secrets)), "MySQL"
+		return hostFromMySQLDSN(meta(c, "connectionString", secrets)), "MySQL"
 	}
 	return "", ""
 }
@@ -178,9 +154,9 @@ func hostFromMySQLDSN(s string) string {
 	return rest[:j]
 }
 
-func loadComponents(specs []Spec) ([]component, error) {
+func loadComponents(specs []Spec) ([]*component.Component, error) {
 	seen := map[string]bool{}
-	var out []component
+	var out []*component.Component
 	for _, s := range specs {
 		for _, dir := range s.ResourcesPaths {
 			if seen[dir] {
@@ -192,7 +168,7 @@ func loadComponents(specs []Spec) ([]component, error) {
 				return nil, err
 			}
 			for _, f := range files {
-				comps, err := readComponents(f)
+				comps, err := component.ReadFile(f)
 				if err != nil {
 					return nil, err
 				}
@@ -203,41 +179,18 @@ func loadComponents(specs []Spec) ([]component, error) {
 	return out, nil
 }
 
-func readComponents(path string) ([]component, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	var out []component
-	for {
-		var c component
-		err := dec.Decode(&c)
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if c.Kind == "Component" {
-			c.file = path
-			out = append(out, c)
-		}
-	}
-}
-
 // localSecrets reads the JSON files of secretstores.local.file components, relative to the sidecars'
 // working directory.
-func localSecrets(comps []component, specs []Spec) map[string]string {
+func localSecrets(comps []*component.Component, specs []Spec) map[string]string {
 	out := map[string]string{}
 	if len(specs) == 0 {
 		return out
 	}
 	for _, c := range comps {
-		if c.Spec.Type != "secretstores.local.file" {
+		if c.Type != "secretstores.local.file" {
 			continue
 		}
-		path := c.meta("secretsFile", nil)
+		path := meta(c, "secretsFile", nil)
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(specs[0].Dir, path)
 		}

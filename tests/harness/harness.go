@@ -45,7 +45,6 @@ type Options struct {
 // System is a running, isolated orderflow.
 type System struct {
 	*launcher.System
-	t           testing.TB
 	Suffix      string
 	TopicPrefix string
 	// DataDir holds the local output bindings' folders: mail/ and labels/.
@@ -139,7 +138,6 @@ func Start(t testing.TB, opts Options) *System {
 	sys := &System{
 		DaprAPIToken: randomSuffix() + randomSuffix(),
 		AppAPIToken:  randomSuffix() + randomSuffix(),
-		t:            t,
 		Suffix:       suffix,
 		TopicPrefix:  "t" + suffix + ".",
 		DataDir:      filepath.Join(tmp, "data"),
@@ -200,6 +198,12 @@ func Start(t testing.TB, opts Options) *System {
 		}
 	}
 
+	if len(only) > 0 {
+		if specs, err = selectApps(specs, only); err != nil {
+			t.Fatalf("harness: %v", err)
+		}
+	}
+
 	sys.baseEnv = append(os.Environ(), "DAPR_API_TOKEN="+sys.DaprAPIToken, "APP_API_TOKEN="+sys.AppAPIToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -214,11 +218,9 @@ func Start(t testing.TB, opts Options) *System {
 		BaseEnv:      sys.baseEnv,
 		AppEnv:       opts.Env,
 		AppPorts:     appPorts,
-		Only:         only,
 		ReadyTimeout: 60 * time.Second,
-		StopGrace:    10 * time.Second,
 	})
-	t.Cleanup(func() { sys.teardown() })
+	t.Cleanup(func() { sys.teardown(t) })
 	if err != nil {
 		if opts.ExpectStartFailure {
 			sys.StartErr = err
@@ -245,6 +247,22 @@ func startRetrying(ctx context.Context, specs []launcher.Spec, opts launcher.Opt
 			return sys, err
 		}
 	}
+}
+
+// selectApps keeps the specs of the apps a partial run asked for, in run-file order.
+func selectApps(specs []launcher.Spec, only []string) ([]launcher.Spec, error) {
+	var selected []launcher.Spec
+	ids := make([]string, len(specs))
+	for i, s := range specs {
+		ids[i] = s.ID
+		if slices.Contains(only, s.ID) {
+			selected = append(selected, s)
+		}
+	}
+	if len(selected) != len(only) {
+		return nil, fmt.Errorf("run file has apps %v; asked for %v", ids, only)
+	}
+	return selected, nil
 }
 
 // onlyFor drops overrides for components no selected app loads, so a partial run does not fail the
@@ -285,11 +303,11 @@ func prebuild(t testing.TB, root string, specs []launcher.Spec) {
 }
 
 // App returns the running app with the run file's id, failing the test if it is not running.
-func (s *System) App(name string) *launcher.App {
-	s.t.Helper()
+func (s *System) App(t testing.TB, name string) *launcher.App {
+	t.Helper()
 	a := s.System.App(name)
 	if a == nil {
-		s.t.Fatalf("harness: app %s is not part of this system", name)
+		t.Fatalf("harness: app %s is not part of this system", name)
 	}
 	return a
 }
@@ -300,15 +318,15 @@ func (s *System) AppID(name string) string { return name + "-" + s.Suffix }
 // Topic is the isolated name of a catalog topic.
 func (s *System) Topic(topic string) string { return s.TopicPrefix + topic }
 
-func (s *System) teardown() {
+func (s *System) teardown(t testing.TB) {
 	if s.System != nil {
 		s.System.Stop()
 	}
 	if s.Spy != nil {
 		s.Spy.close()
 	}
-	if s.t.Failed() {
-		s.dumpLogs()
+	if t.Failed() {
+		s.dumpLogs(t)
 	}
 }
 
@@ -339,11 +357,11 @@ func mergeOverrides(layers ...map[string]map[string]string) map[string]map[strin
 }
 
 // dumpLogs prints the last lines of every sidecar and app log, so a failure explains itself.
-func (s *System) dumpLogs() {
+func (s *System) dumpLogs(t testing.TB) {
 	files, _ := filepath.Glob(filepath.Join(s.logDir, "*.log"))
 	for _, f := range files {
 		lines := lastLines(f, 80)
-		s.t.Logf("==== %s (last %d lines) ====\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
+		t.Logf("==== %s (last %d lines) ====\n%s", filepath.Base(f), len(lines), strings.Join(lines, "\n"))
 	}
 }
 

@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -29,6 +30,15 @@ var client = &http.Client{Timeout: 30 * time.Second}
 // Do sends a request; body is marshalled to JSON unless it is a string or []byte (sent as is).
 func Do(t testing.TB, method, url string, body any, headers map[string]string) Response {
 	t.Helper()
+	r, err := Send(method, url, body, headers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Send is Do for goroutines other than the test's, which must not fail the test themselves.
+func Send(method, url string, body any, headers map[string]string) (Response, error) {
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -39,13 +49,13 @@ func Do(t testing.TB, method, url string, body any, headers map[string]string) R
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return Response{}, err
 		}
 		r = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, url, r)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -55,12 +65,12 @@ func Do(t testing.TB, method, url string, body any, headers map[string]string) R
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, err
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}, nil
 }
