@@ -10,18 +10,14 @@ import (
 	"sync"
 
 	"orderflow/apps/notifications/notify"
+	"orderflow/internal/platform/daprx"
 )
-
-// Invoker is an output binding (daprx.Binding).
-type Invoker interface {
-	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
-}
 
 // Binding sends e-mail through the output binding called "email", whatever component a profile puts
 // behind that name. E-mail services want the body as data and the envelope as metadata (SES wants the body
 // JSON-quoted); local and object storage get the whole message as a file named after the e-mail's id.
 type Binding struct {
-	binding Invoker
+	binding daprx.Invoker
 	from    string
 	// typeOf reports the binding's component type (daprx.ComponentType), looked up on first use.
 	typeOf func(ctx context.Context) (string, error)
@@ -30,7 +26,7 @@ type Binding struct {
 }
 
 // New returns a mailer sending as from.
-func New(binding Invoker, from string, typeOf func(ctx context.Context) (string, error)) *Binding {
+func New(binding daprx.Invoker, from string, typeOf func(ctx context.Context) (string, error)) *Binding {
 	return &Binding{binding: binding, from: from, typeOf: typeOf}
 }
 

@@ -17,23 +17,19 @@ import (
 	"net/url"
 
 	"orderflow/apps/payments/payment"
+	"orderflow/internal/platform/daprx"
 )
-
-// Invoker is an output binding (daprx.Binding).
-type Invoker interface {
-	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
-}
 
 // Provider implements payment.CardProvider over the binding.
 type Provider struct {
-	binding Invoker
+	binding daprx.Invoker
 	apiKey  string
 }
 
 var _ payment.CardProvider = (*Provider)(nil)
 
 // New returns a provider calling through binding with apiKey.
-func New(binding Invoker, apiKey string) *Provider {
+func New(binding daprx.Invoker, apiKey string) *Provider {
 	return &Provider{binding: binding, apiKey: apiKey}
 }
 

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"cmp"
 	"time"
 
 	"orderflow/internal/events"
@@ -72,7 +73,7 @@ func resolve(p Payment, out outcome, now time.Time) Payment {
 	case p.CancelReason != "":
 		p.Status, p.FailureReason = Voided, "order stopped before payment: "+p.CancelReason
 	case out.verdict == declined:
-		p.Status, p.FailureCode, p.FailureReason = Failed, declineCode(out.charge.DeclineCode), orDefault(out.charge.Message, "the card was declined")
+		p.Status, p.FailureCode, p.FailureReason = Failed, declineCode(out.charge.DeclineCode), cmp.Or(out.charge.Message, "the card was declined")
 	default:
 		p.Status, p.FailureCode, p.FailureReason = Failed, events.PaymentProviderUnavailable, "the card provider did not answer in time; no money was taken"
 	}
@@ -87,11 +88,4 @@ func declineCode(code string) string {
 		return code
 	}
 	return events.PaymentDeclined
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -7,20 +7,16 @@ import (
 	"encoding/json"
 
 	"orderflow/apps/shipping/shipment"
+	"orderflow/internal/platform/daprx"
 )
-
-// Invoker is an output binding (daprx.Binding).
-type Invoker interface {
-	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
-}
 
 // Binding stores labels through the "shipping-labels" output binding: one JSON document per order,
 // named so that a retry overwrites rather than duplicates — fileName for local files, key for S3 and Cloud
 // Storage, blobName for Azure Blob Storage; each binding reads its own and ignores the others.
-type Binding struct{ binding Invoker }
+type Binding struct{ binding daprx.Invoker }
 
 // New returns label storage on binding.
-func New(binding Invoker) *Binding { return &Binding{binding: binding} }
+func New(binding daprx.Invoker) *Binding { return &Binding{binding: binding} }
 
 // Put implements shipment.Labels.
 func (b *Binding) Put(ctx context.Context, l shipment.Label) error {

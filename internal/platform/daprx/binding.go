@@ -11,6 +11,14 @@ type BindingClient interface {
 	InvokeBinding(ctx context.Context, in *dapr.InvokeBindingRequest) (*dapr.BindingEvent, error)
 }
 
+// Invoker is what the services' binding adapters (card provider, labels, mailer) call: one output binding, so
+// their tests can stand in for the sidecar. Binding implements it.
+type Invoker interface {
+	Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error)
+}
+
+var _ Invoker = (*Binding)(nil)
+
 // Binding invokes one output binding component.
 type Binding struct {
 	client BindingClient
