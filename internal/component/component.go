@@ -68,8 +68,8 @@ var (
 
 // Parse reads the Component document m, a mapping node of file, and lists the fields Dapr would ignore.
 func Parse(file string, m *yaml.Node) (*Component, []UnknownField) {
-	c := &Component{File: file, Line: m.Line, APIVersion: scalar(m, "apiVersion")}
-	c.Name = scalar(lookup(m, "metadata"), "name")
+	c := &Component{File: file, Line: m.Line, APIVersion: Scalar(m, "apiVersion")}
+	c.Name = Scalar(Lookup(m, "metadata"), "name")
 	var unknownFields []UnknownField
 	unknown := func(n *yaml.Node, where string, allowed []string) {
 		for _, k := range unknownKeys(n, allowed) {
@@ -77,35 +77,35 @@ func Parse(file string, m *yaml.Node) (*Component, []UnknownField) {
 		}
 	}
 	unknown(m, "the Component", componentFields)
-	unknown(lookup(m, "metadata"), "metadata", objectMetaField)
-	spec := lookup(m, "spec")
+	unknown(Lookup(m, "metadata"), "metadata", objectMetaField)
+	spec := Lookup(m, "spec")
 	unknown(spec, "spec", specFields)
-	if n := lookup(spec, "type"); n != nil {
+	if n := Lookup(spec, "type"); n != nil {
 		c.Type, c.TypeLine = n.Value, n.Line
 	}
-	c.Version = scalar(spec, "version")
-	if auth := lookup(m, "auth"); auth != nil {
+	c.Version = Scalar(spec, "version")
+	if auth := Lookup(m, "auth"); auth != nil {
 		unknown(auth, "auth", authFields)
-		if n := lookup(auth, "secretStore"); n != nil {
+		if n := Lookup(auth, "secretStore"); n != nil {
 			c.SecretStore, c.SecretStoreLine = n.Value, n.Line
 		}
 	}
-	if n := lookup(m, "scopes"); n != nil {
+	if n := Lookup(m, "scopes"); n != nil {
 		c.ScopesLine = n.Line
 		for _, s := range n.Content {
 			c.Scopes = append(c.Scopes, s.Value)
 		}
 	}
-	if md := lookup(spec, "metadata"); md != nil {
+	if md := Lookup(spec, "metadata"); md != nil {
 		for _, item := range md.Content {
-			mi := Item{Name: scalar(item, "name"), Line: item.Line, EnvRef: scalar(item, "envRef")}
+			mi := Item{Name: Scalar(item, "name"), Line: item.Line, EnvRef: Scalar(item, "envRef")}
 			unknown(item, fmt.Sprintf("metadata %q", mi.Name), itemFields)
-			if v := lookup(item, "value"); v != nil {
+			if v := Lookup(item, "value"); v != nil {
 				mi.HasValue, mi.Value = true, v.Value
 			}
-			if ref := lookup(item, "secretKeyRef"); ref != nil {
+			if ref := Lookup(item, "secretKeyRef"); ref != nil {
 				unknown(ref, fmt.Sprintf("the secretKeyRef of %q", mi.Name), secretRefFields)
-				mi.SecretKeyRef = &SecretKeyRef{Name: scalar(ref, "name"), Key: scalar(ref, "key")}
+				mi.SecretKeyRef = &SecretKeyRef{Name: Scalar(ref, "name"), Key: Scalar(ref, "key")}
 			}
 			c.Metadata = append(c.Metadata, mi)
 		}
@@ -130,7 +130,7 @@ func ReadFile(path string) ([]*Component, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		if m := document(&doc); m != nil && scalar(m, "kind") == "Component" {
+		if m := document(&doc); m != nil && Scalar(m, "kind") == "Component" {
 			c, _ := Parse(path, m)
 			out = append(out, c)
 		}
@@ -157,7 +157,7 @@ func (c *Component) Item(key string) (Item, bool) {
 }
 
 // lookup returns the value of key in mapping n, or nil.
-func lookup(n *yaml.Node, key string) *yaml.Node {
+func Lookup(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -169,8 +169,9 @@ func lookup(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func scalar(n *yaml.Node, key string) string {
-	if v := lookup(n, key); v != nil && v.Kind == yaml.ScalarNode {
+// Scalar returns the scalar value of key in mapping n, or "".
+func Scalar(n *yaml.Node, key string) string {
+	if v := Lookup(n, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
 	}
 	return ""

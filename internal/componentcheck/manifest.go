@@ -119,7 +119,7 @@ func (f *folder) parse(file string, raw []byte) []Problem {
 			continue // an empty document, e.g. a comment before the first "---"
 		}
 		m := doc.Content[0]
-		switch scalar(m, "kind") {
+		switch component.Scalar(m, "kind") {
 		case "Component":
 			c, probs := parseComponent(file, m)
 			problems = append(problems, probs...)
@@ -146,14 +146,14 @@ func parseComponent(file string, m *yaml.Node) (*component.Component, []Problem)
 }
 
 func parseSubscription(file string, m *yaml.Node) *subscription {
-	s := &subscription{file: file, line: m.Line, name: scalar(lookup(m, "metadata"), "name")}
-	spec := lookup(m, "spec")
-	if n := lookup(spec, "pubsubname"); n != nil {
+	s := &subscription{file: file, line: m.Line, name: component.Scalar(component.Lookup(m, "metadata"), "name")}
+	spec := component.Lookup(m, "spec")
+	if n := component.Lookup(spec, "pubsubname"); n != nil {
 		s.pubsub, s.pubsubLine = n.Value, n.Line
 	}
-	s.topic = scalar(spec, "topic")
-	s.deadLetter = scalar(spec, "deadLetterTopic")
-	if n := lookup(m, "scopes"); n != nil {
+	s.topic = component.Scalar(spec, "topic")
+	s.deadLetter = component.Scalar(spec, "deadLetterTopic")
+	if n := component.Lookup(m, "scopes"); n != nil {
 		for _, sc := range n.Content {
 			s.scopes = append(s.scopes, sc.Value)
 		}
@@ -162,32 +162,12 @@ func parseSubscription(file string, m *yaml.Node) *subscription {
 }
 
 func parseResiliency(file string, m *yaml.Node) *resiliency {
-	r := &resiliency{file: file, name: scalar(lookup(m, "metadata"), "name")}
-	comps := lookup(lookup(lookup(m, "spec"), "targets"), "components")
+	r := &resiliency{file: file, name: component.Scalar(component.Lookup(m, "metadata"), "name")}
+	comps := component.Lookup(component.Lookup(component.Lookup(m, "spec"), "targets"), "components")
 	if comps != nil && comps.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(comps.Content); i += 2 {
 			r.targets = append(r.targets, target{name: comps.Content[i].Value, line: comps.Content[i].Line})
 		}
 	}
 	return r
-}
-
-// lookup returns the value of key in mapping n, or nil.
-func lookup(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(n *yaml.Node, key string) string {
-	if v := lookup(n, key); v != nil && v.Kind == yaml.ScalarNode {
-		return v.Value
-	}
-	return ""
 }
