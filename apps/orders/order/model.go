@@ -96,6 +96,12 @@ func (o *Order) transition(s Status, at time.Time, reason string) bool {
 		o.recordLateStep(s, at)
 		return false
 	}
+	// Services decide concurrently: shipping can decide a cancellation a few milliseconds before the reservation
+	// that orders learned first. The history is the order's path as orders applied it, so a step is never dated
+	// before the one it follows.
+	if n := len(o.History); n > 0 && at.Before(o.History[n-1].At) {
+		at = o.History[n-1].At
+	}
 	o.Status, o.Reason = s, reason
 	o.History = append(o.History, Change{Status: s, At: at.UTC(), Reason: reason})
 	return true

@@ -296,6 +296,26 @@ func TestEventsDriveTheStatus(t *testing.T) {
 	}
 }
 
+// TestHistoryNeverGoesBackInTime: services decide concurrently, so an event orders applies later can carry an
+// earlier time — shipping decided a cancellation 72 ms before inventory's reservation that orders learned first
+// (found by the chaos suite). The history is the order's path as orders applied it: never dated backwards.
+func TestHistoryNeverGoesBackInTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	o := f.place(t)
+	reservedAt := o.CreatedAt.Add(10 * time.Second)
+	require.NoError(t, f.svc.OnStockReserved(ctx, o.ID+"/stock.reserved", events.StockReservedData{OrderID: o.ID, TotalCents: 999,
+		Currency: "USD", Lines: []events.PricedLine{{SKU: "SKU-1", Quantity: 1, UnitPriceCents: 999, LineTotalCents: 999}}, ReservedAt: reservedAt}))
+	require.NoError(t, f.svc.OnShipmentCancelled(ctx, o.ID+"/shipment.cancelled", events.ShipmentCancelledData{OrderID: o.ID,
+		Reason: events.ReasonCustomerRequest, CancelledAt: reservedAt.Add(-72 * time.Millisecond)}))
+	got := f.get(t, o.ID)
+	require.Equal(t, order.Cancelled, got.Status)
+	for i := 1; i < len(got.History); i++ {
+		assert.False(t, got.History[i].At.Before(got.History[i-1].At), "history %v goes back in time at %s", got.History, got.History[i].Status)
+	}
+}
+
 func TestShipmentCancelledAnnouncesTheStopEvenOnRedelivery(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
