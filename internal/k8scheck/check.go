@@ -39,7 +39,8 @@ const (
 // simulators are dapr.yaml apps that are not Dapr services: they have no sidecar and need not be deployed
 // everywhere.
 var simulators = map[string]string{
-	"cardsim": "the simulated card provider uses no Dapr API; only the local overlay deploys it",
+	"cardsim":   "the simulated card provider uses no Dapr API; only the local overlay deploys it",
+	"devissuer": "the development issuer mints tokens for anyone; no overlay deploys it",
 }
 
 // requiredComponents are the Dapr components the apps' code uses, by name, with the apps that use each (the
