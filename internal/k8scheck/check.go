@@ -92,6 +92,7 @@ func Check(p *Project, objs []Object) Findings {
 		p:               p,
 		namespaces:      objectsOf[corev1.Namespace](objs),
 		serviceAccounts: objectsOf[corev1.ServiceAccount](objs),
+		configMaps:      objectsOf[corev1.ConfigMap](objs),
 		services:        objectsOf[corev1.Service](objs),
 		deployments:     objectsOf[appsv1.Deployment](objs),
 		pdbs:            objectsOf[policyv1.PodDisruptionBudget](objs),
@@ -109,6 +110,7 @@ func Check(p *Project, objs []Object) Findings {
 	c.checkNamespace(objs)
 	c.checkWorkloads()
 	c.checkDaprApps()
+	c.checkAuthSettings()
 	c.checkComponents()
 	c.checkSubscriptions()
 	c.checkDaprResources()
@@ -125,6 +127,7 @@ type checker struct {
 
 	namespaces      []typed[corev1.Namespace]
 	serviceAccounts []typed[corev1.ServiceAccount]
+	configMaps      []typed[corev1.ConfigMap]
 	services        []typed[corev1.Service]
 	deployments     []typed[appsv1.Deployment]
 	pdbs            []typed[policyv1.PodDisruptionBudget]
