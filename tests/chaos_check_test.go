@@ -135,7 +135,7 @@ func (r *chaosRun) awaitQuiet(t *testing.T, ctx context.Context, deadline time.T
 				return
 			}
 			var o chaosOrderView
-			found, err := chaosGetJSON(ordersURL+"/v1/orders/"+id, nil, &o)
+			found, err := chaosGetJSON(ordersURL+"/v1/orders/"+id, r.ownerAuth(id), &o)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil || !found || !slices.Contains(terminal, o.Status) {
@@ -249,7 +249,7 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 			fail("%s of %s: %v", what, id, err)
 			return false
 		}
-		s.found = get("order", urls["orders"]+"/v1/orders/"+id, nil, &s.order)
+		s.found = get("order", urls["orders"]+"/v1/orders/"+id, r.ownerAuth(id), &s.order)
 		var pay struct{ Status string }
 		if get("payment", urls["payments"]+"/v1/payments/"+id, nil, &pay) {
 			s.payment = &pay
@@ -259,7 +259,7 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 			s.charge = &c
 		}
 		var res struct{ Status string }
-		if get("reservation", urls["inventory"]+"/v1/reservations/"+id, nil, &res) {
+		if get("reservation", urls["inventory"]+"/v1/reservations/"+id, r.admin, &res) {
 			s.reservation = &res
 		}
 		var n struct {
@@ -308,7 +308,7 @@ func (r *chaosRun) collect(t *testing.T, ctx context.Context, mail *chaosMail) *
 				DeadLetters []struct{ DeadLetterTopic, EventID, Status string }
 				Next        string
 			}
-			found, err := chaosGetJSON(dl.URL()+"/v1/deadletters?limit=200&cursor="+cursor, nil, &p)
+			found, err := chaosGetJSON(dl.URL()+"/v1/deadletters?limit=200&cursor="+cursor, r.admin, &p)
 			if err != nil || !found {
 				fail("listing the kept dead letters: found %t, %v", found, err)
 				break

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -115,12 +116,13 @@ func (r *chaosRun) placeOrders(ctx context.Context, ordersURL string, start time
 					return
 				}
 				o := r.orders[i]
-				o.place(ctx, ordersURL)
+				auth := r.customers[chaosCustomer(c)]
+				o.place(ctx, ordersURL, auth)
 				if o.cancelAfter > 0 && o.id != "" {
 					cancels.Add(1)
 					go func() {
 						defer cancels.Done()
-						o.cancel(ctx, ordersURL)
+						o.cancel(ctx, ordersURL, auth)
 					}()
 				}
 			}
@@ -182,12 +184,15 @@ const chaosPlaceBudget = 90 * time.Second
 // place POSTs the order until an answer names it, retrying with the same Idempotency-Key and body after a
 // 5xx, a timeout or a dropped connection — what a careful client does when it cannot tell whether the first
 // request took effect.
-func (o *chaosOrder) place(ctx context.Context, url string) {
+// auth is the Authorization header of the order's customer.
+func (o *chaosOrder) place(ctx context.Context, url string, auth map[string]string) {
 	deadline := time.Now().Add(chaosPlaceBudget)
 	backoff := 100 * time.Millisecond
+	headers := maps.Clone(auth)
+	headers["Idempotency-Key"] = o.key
 	for {
 		a := chaosAttempt{start: time.Now()}
-		status, raw, err := chaosDo(http.MethodPost, url, o.body, map[string]string{"Idempotency-Key": o.key}, 10*time.Second)
+		status, raw, err := chaosDo(http.MethodPost, url, o.body, headers, 10*time.Second)
 		a.end, a.status, a.err = time.Now(), status, err
 		o.attempts = append(o.attempts, a)
 		if err == nil && (status == http.StatusCreated || status == http.StatusAccepted || status == http.StatusOK) {
@@ -214,13 +219,13 @@ func (o *chaosOrder) place(ctx context.Context, url string) {
 
 // cancel asks to cancel the order after its delay. 202 (accepted) and 409 (it ended first) are answers; a
 // 404 (announced, not stored yet), a 5xx or no answer is retried.
-func (o *chaosOrder) cancel(ctx context.Context, ordersURL string) {
+func (o *chaosOrder) cancel(ctx context.Context, ordersURL string, auth map[string]string) {
 	if !chaosSleepUntil(ctx, time.Now().Add(o.cancelAfter)) {
 		return
 	}
 	deadline := time.Now().Add(chaosPlaceBudget)
 	for {
-		status, _, err := chaosDo(http.MethodPost, ordersURL+"/"+o.id+"/cancel", nil, nil, 10*time.Second)
+		status, _, err := chaosDo(http.MethodPost, ordersURL+"/"+o.id+"/cancel", nil, auth, 10*time.Second)
 		o.cancelStatus = status
 		if err == nil && (status == http.StatusAccepted || status == http.StatusConflict) {
 			return

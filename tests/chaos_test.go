@@ -2,10 +2,12 @@ package tests
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,6 +107,7 @@ func TestChaos(t *testing.T) {
 		cfg.orders, cfg.clients, cfg.faultPhase, cfg.minKills, cfg.redisPauses, cfg.duplicates, cfg.seed, cfg.tokens, redis.Addr)
 
 	run := &chaosRun{cfg: cfg, sys: sys, sv: sv, redis: redis, catalog: chaosCatalog(cfg)}
+	run.authorize(t)
 	for _, p := range run.catalog {
 		chaosPutProduct(t, sys, p)
 	}
@@ -148,6 +151,41 @@ type chaosRun struct {
 	redis   *harness.PrivateRedis
 	catalog []chaosProduct
 	orders  []*chaosOrder
+	// customers holds each customer's Authorization header (by customer id), admin an operator's: every
+	// client calls orders as its own customer, as in production, and the checks read each order as its owner.
+	customers map[string]map[string]string
+	admin     map[string]string
+}
+
+// authorize mints a token for every client's customer and an operator, before the load: the issuer is not
+// among the processes the faults kill, but minting them up front keeps the clients' timing the load's.
+func (r *chaosRun) authorize(t *testing.T) {
+	t.Helper()
+	r.customers = map[string]map[string]string{}
+	for c := range r.cfg.clients {
+		r.customers[chaosCustomer(c)] = r.sys.Bearer(t, chaosCustomer(c))
+	}
+	r.admin = r.sys.Bearer(t, harness.DefaultOperator, harness.AdminRole)
+}
+
+// ownerAuth is the Authorization header of the customer who placed order id: its client's, or — for an
+// order only the spy saw announced — the customer its order.placed names.
+func (r *chaosRun) ownerAuth(id string) map[string]string {
+	for _, o := range r.orders {
+		if slices.Contains(o.ids, id) {
+			return r.customers[chaosCustomer(o.client)]
+		}
+	}
+	for _, raw := range r.sys.Spy.Received("order.placed") {
+		var e harness.Envelope
+		var d struct {
+			CustomerID string `json:"customerId"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Subject == id && json.Unmarshal(e.Data, &d) == nil {
+			return r.customers[d.CustomerID]
+		}
+	}
+	return nil
 }
 
 type chaosProduct struct {

@@ -281,7 +281,7 @@ func TestInvalidRequestsGetProblemJSON(t *testing.T) {
 		{"order without items", http.MethodPost, "orders", "/v1/orders", orderBody("tok_visa"), http.StatusBadRequest, "items"},
 		{"negative quantity", http.MethodPost, "orders", "/v1/orders", orderBody("tok_visa", "MUG", -1), http.StatusBadRequest, "items[0].quantity"},
 		{"unknown order", http.MethodGet, "orders", "/v1/orders/does-not-exist", nil, http.StatusNotFound, ""},
-		{"list without customer", http.MethodGet, "orders", "/v1/orders", nil, http.StatusBadRequest, "customerId"},
+		{"another customer's list", http.MethodGet, "orders", "/v1/orders?customerId=c-7", nil, http.StatusForbidden, "customerId"},
 		{"product with negative price", http.MethodPut, "inventory", "/v1/products/MUG", map[string]any{"name": "Mug", "priceCents": -1, "available": 1}, http.StatusBadRequest, "priceCents"},
 		{"product with a bad sku", http.MethodPut, "inventory", "/v1/products/bad%20sku", map[string]any{"name": "Mug", "priceCents": 1, "available": 1}, http.StatusBadRequest, "sku"},
 		{"unknown product", http.MethodGet, "inventory", "/v1/products/NOPE", nil, http.StatusNotFound, ""},
@@ -341,6 +341,7 @@ func TestCrashBetweenWriteAndPublishStillCompletes(t *testing.T) {
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Idempotency-Key", "crash-1")
+		req.Header.Set("Authorization", "Bearer "+s.Token(t, harness.DefaultCustomer))
 		_, err = http.DefaultClient.Do(req)
 		require.Error(t, err, "the client sees the connection drop")
 		orders := s.App(t, "orders")

@@ -67,19 +67,25 @@ func TestSidecarAndAppRequireTheirTokens(t *testing.T) {
 	t.Run("the app's sidecar-only routes want the app token", func(t *testing.T) {
 		tests := []struct {
 			name, method, path, token string
-			want                      int
+			// bearer sends the default customer's bearer token (harness.Do's default); otherwise none.
+			bearer bool
+			want   int
 		}{
-			{"delivery without token", http.MethodPost, "/events/stock.reserved", "", http.StatusUnauthorized},
-			{"delivery with a wrong token", http.MethodPost, "/events/stock.reserved", "nope", http.StatusUnauthorized},
-			{"subscription list without token", http.MethodGet, "/dapr/subscribe", "", http.StatusUnauthorized},
-			{"subscription list with the token", http.MethodGet, "/dapr/subscribe", sys.AppAPIToken, http.StatusOK},
-			{"public API needs no token", http.MethodGet, "/v1/orders?customerId=c-1", "", http.StatusOK},
-			{"health needs no token", http.MethodGet, "/healthz", "", http.StatusOK},
+			{"delivery without token", http.MethodPost, "/events/stock.reserved", "", true, http.StatusUnauthorized},
+			{"delivery with a wrong token", http.MethodPost, "/events/stock.reserved", "nope", true, http.StatusUnauthorized},
+			{"subscription list without token", http.MethodGet, "/dapr/subscribe", "", false, http.StatusUnauthorized},
+			{"subscription list with the token", http.MethodGet, "/dapr/subscribe", sys.AppAPIToken, false, http.StatusOK},
+			{"public API wants a bearer token, not the app token", http.MethodGet, "/v1/orders", sys.AppAPIToken, false, http.StatusUnauthorized},
+			{"public API with a customer's bearer token", http.MethodGet, "/v1/orders", "", true, http.StatusOK},
+			{"health needs no token", http.MethodGet, "/healthz", "", false, http.StatusOK},
 		}
 		for _, tc := range tests {
 			headers := map[string]string{}
 			if tc.token != "" {
 				headers["dapr-api-token"] = tc.token
+			}
+			if !tc.bearer {
+				headers["Authorization"] = ""
 			}
 			r := harness.Do(t, tc.method, orders.URL()+tc.path, `{}`, headers)
 			assert.Equal(t, tc.want, r.Status, tc.name)

@@ -70,7 +70,14 @@ func run(ctx context.Context) error {
 	if ip := net.ParseIP(cfg.Host); cfg.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		logger.WithField("APP_HOST", cfg.Host).Warn("DEVELOPMENT ISSUER REACHABLE FROM OTHER MACHINES: anyone who reaches it can mint admin tokens")
 	}
-	srv := &http.Server{Addr: addr, Handler: iss.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
+	// /healthz and /readyz as every app of the run file has them: the sidecar the Dapr CLI (and the launcher)
+	// starts beside it checks the first, the launcher waits for the second.
+	mux := http.NewServeMux()
+	mux.Handle("/", iss.Handler())
+	ok := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+	mux.HandleFunc("GET /healthz", ok)
+	mux.HandleFunc("GET /readyz", ok)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s (APP_HOST/APP_PORT): %w", addr, err)

@@ -11,6 +11,7 @@ import (
 
 	"orderflow/apps/inventory/api"
 	"orderflow/apps/inventory/stock"
+	"orderflow/internal/platform/auth"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
 )
@@ -18,6 +19,8 @@ import (
 // Config is the inventory service's configuration.
 type Config struct {
 	service.Config
+	// Auth names the identity provider whose bearer tokens the API accepts.
+	Auth           auth.Config
 	StateStore     string        `env:"STATESTORE_NAME,notEmpty" envDefault:"inventory-store"`
 	ExpiryBinding  string        `env:"EXPIRY_BINDING,notEmpty" envDefault:"reservation-expiry"`
 	ReservationTTL time.Duration `env:"RESERVATION_TTL" envDefault:"15m"`
@@ -30,7 +33,7 @@ type Config struct {
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	errs := []error{c.Config.Validate()}
+	errs := []error{c.Config.Validate(), c.Auth.Validate()}
 	if c.ReservationTTL < time.Second {
 		errs = append(errs, fmt.Errorf("RESERVATION_TTL must be at least 1s, got %s", c.ReservationTTL))
 	}
@@ -63,13 +66,17 @@ func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("inventory", 8081)}
 	return service.Serve(ctx, &cfg, func(ctx context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.ExpiryBinding)
+		verifier, err := auth.New(cfg.Auth)
+		if err != nil {
+			return err
+		}
 		svc := stock.NewService(
 			daprx.NewStore[stock.Product](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Reservation](d.Dapr, cfg.StateStore),
 			daprx.NewStore[stock.Catalog](d.Dapr, cfg.StateStore),
 			d.Publisher, cfg.ReservationTTL, cfg.OrphanHoldGrace, time.Now,
 		)
-		api.Register(d.Engine, d.Events, svc, cfg.ExpiryBinding)
+		api.Register(d.Engine, d.Events, svc, cfg.ExpiryBinding, verifier.Require())
 		if cfg.SeedCatalog {
 			// Before the app listens, so the sidecar delivers no order before the catalog exists.
 			if err := seed(ctx, d, svc, demoCatalog(cfg.SeedStock)); err != nil {

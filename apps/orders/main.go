@@ -12,6 +12,7 @@ import (
 
 	"orderflow/apps/orders/api"
 	"orderflow/apps/orders/order"
+	"orderflow/internal/platform/auth"
 	"orderflow/internal/platform/daprx"
 	"orderflow/internal/platform/service"
 )
@@ -19,6 +20,8 @@ import (
 // Config is the orders service's configuration.
 type Config struct {
 	service.Config
+	// Auth names the identity provider whose bearer tokens the public API accepts.
+	Auth       auth.Config
 	StateStore string `env:"STATESTORE_NAME,notEmpty" envDefault:"orders-store"`
 	// SLABinding is the cron input binding that triggers the sweep of orders past their SLA.
 	SLABinding string `env:"SLA_BINDING,notEmpty" envDefault:"order-sla"`
@@ -30,7 +33,7 @@ type Config struct {
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	errs := []error{c.Config.Validate()}
+	errs := []error{c.Config.Validate(), c.Auth.Validate()}
 	if c.OrderSLA < time.Second {
 		errs = append(errs, fmt.Errorf("ORDER_SLA must be at least 1s, got %s", c.OrderSLA))
 	}
@@ -43,6 +46,10 @@ func run(ctx context.Context) error {
 	cfg := Config{Config: service.Defaults("orders", 8080)}
 	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.SLABinding)
+		verifier, err := auth.New(cfg.Auth)
+		if err != nil {
+			return err
+		}
 		svc := order.NewService(
 			daprx.NewStore[order.Order](d.Dapr, cfg.StateStore),
 			daprx.NewStore[order.Claim](d.Dapr, cfg.StateStore),
@@ -53,7 +60,7 @@ func run(ctx context.Context) error {
 			time.Now,
 			uuid.NewString,
 		)
-		api.Register(d.Engine, d.Events, svc, cfg.SLABinding)
+		api.Register(d.Engine, d.Events, svc, cfg.SLABinding, verifier.Require())
 		return nil
 	})
 }

@@ -14,6 +14,9 @@ type Code string
 const (
 	// Invalid: the input is wrong and retrying it unchanged cannot succeed (HTTP 400, event DROP).
 	Invalid Code = "invalid"
+	// Forbidden: the caller is authenticated but may not do this with this input, such as acting for another
+	// customer (HTTP 403). Never for another customer's resource, which is NotFound, so ids are no oracle.
+	Forbidden Code = "forbidden"
 	// NotFound: the addressed resource does not exist (HTTP 404).
 	NotFound Code = "not_found"
 	// Conflict: the request contradicts the resource's current state (HTTP 409).

@@ -39,7 +39,8 @@ const (
 // simulators are dapr.yaml apps that are not Dapr services: they have no sidecar and need not be deployed
 // everywhere.
 var simulators = map[string]string{
-	"cardsim": "the simulated card provider uses no Dapr API; only the local overlay deploys it",
+	"cardsim":   "the simulated card provider uses no Dapr API; only the local overlay deploys it",
+	"devissuer": "the development issuer mints tokens for anyone; no overlay deploys it",
 }
 
 // requiredComponents are the Dapr components the apps' code uses, by name, with the apps that use each (the
@@ -91,6 +92,7 @@ func Check(p *Project, objs []Object) Findings {
 		p:               p,
 		namespaces:      objectsOf[corev1.Namespace](objs),
 		serviceAccounts: objectsOf[corev1.ServiceAccount](objs),
+		configMaps:      objectsOf[corev1.ConfigMap](objs),
 		services:        objectsOf[corev1.Service](objs),
 		deployments:     objectsOf[appsv1.Deployment](objs),
 		pdbs:            objectsOf[policyv1.PodDisruptionBudget](objs),
@@ -108,6 +110,7 @@ func Check(p *Project, objs []Object) Findings {
 	c.checkNamespace(objs)
 	c.checkWorkloads()
 	c.checkDaprApps()
+	c.checkAuthSettings()
 	c.checkComponents()
 	c.checkSubscriptions()
 	c.checkDaprResources()
@@ -124,6 +127,7 @@ type checker struct {
 
 	namespaces      []typed[corev1.Namespace]
 	serviceAccounts []typed[corev1.ServiceAccount]
+	configMaps      []typed[corev1.ConfigMap]
 	services        []typed[corev1.Service]
 	deployments     []typed[appsv1.Deployment]
 	pdbs            []typed[policyv1.PodDisruptionBudget]

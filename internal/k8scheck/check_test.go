@@ -57,6 +57,36 @@ func TestCheckFindsBrokenManifests(t *testing.T) {
 			},
 			object: "Deployment orderflow/payments", message: `pod annotation dapr.io/app-id is "payment", but dapr.yaml's app id is "payments"`,
 		},
+		// --- authentication settings ---
+		{
+			name: "an authenticated app reads no auth ConfigMap", overlay: "azure",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				container(t, objs, "inventory").EnvFrom = nil
+				return objs
+			},
+			object: "Deployment orderflow/inventory", message: `container "app" gets no AUTH_ISSUER (docs/auth.md)`,
+		},
+		{
+			name: "the auth ConfigMap lacks the audience", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				for _, o := range objs {
+					if cm, ok := o.Value.(*corev1.ConfigMap); ok {
+						delete(cm.Data, "AUTH_AUDIENCE")
+					}
+				}
+				return objs
+			},
+			object: "Deployment orderflow/orders", message: `container "app" gets no AUTH_AUDIENCE`,
+		},
+		{
+			name: "an empty issuer in the container's env", overlay: "gcp",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				ctr := container(t, objs, "deadletters")
+				ctr.Env = append(ctr.Env, corev1.EnvVar{Name: "AUTH_ISSUER"})
+				return objs
+			},
+			object: "Deployment orderflow/deadletters", message: `container "app" gets no AUTH_ISSUER`,
+		},
 		{
 			name: "app port annotation differs from dapr.yaml", overlay: "aws",
 			mutate: func(t *testing.T, objs []Object) []Object {

@@ -56,6 +56,7 @@ type kind struct{ apiVersion, kind string }
 var kinds = map[kind]func() any{
 	{"v1", "Namespace"}:                             func() any { return &corev1.Namespace{} },
 	{"v1", "ServiceAccount"}:                        func() any { return &corev1.ServiceAccount{} },
+	{"v1", "ConfigMap"}:                             func() any { return &corev1.ConfigMap{} },
 	{"v1", "Service"}:                               func() any { return &corev1.Service{} },
 	{"apps/v1", "Deployment"}:                       func() any { return &appsv1.Deployment{} },
 	{"policy/v1", "PodDisruptionBudget"}:            func() any { return &policyv1.PodDisruptionBudget{} },

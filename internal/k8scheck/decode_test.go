@@ -73,10 +73,10 @@ spec:
 			name: "unknown kind",
 			yaml: `
 apiVersion: v1
-kind: ConfigMap
+kind: PersistentVolumeClaim
 metadata: {name: settings}
 `,
-			want: []string{"ConfigMap settings", "unknown kind v1 ConfigMap", "k8scheck knows"},
+			want: []string{"PersistentVolumeClaim settings", "unknown kind v1 PersistentVolumeClaim", "k8scheck knows"},
 		},
 		{
 			name: "known kind in an unknown version",
@@ -110,14 +110,14 @@ metadata: {}
 			name: "every broken document is reported",
 			yaml: `
 apiVersion: v1
-kind: ConfigMap
+kind: PersistentVolumeClaim
 metadata: {name: one}
 ---
 apiVersion: v1
-kind: ConfigMap
+kind: PersistentVolumeClaim
 metadata: {name: two}
 `,
-			want: []string{"document 1: ConfigMap one", "document 2: ConfigMap two"},
+			want: []string{"document 1: PersistentVolumeClaim one", "document 2: PersistentVolumeClaim two"},
 		},
 	}
 	for _, tt := range tests {

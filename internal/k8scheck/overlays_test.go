@@ -18,7 +18,7 @@ func TestOverlays(t *testing.T) {
 	cloud := map[string]int{
 		"Namespace": 1, "ServiceAccount": 6, "Service": 6, "Deployment": 6, "PodDisruptionBudget": 6,
 		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 7, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-		"Component": 13, "ScaledObject": 5, "TriggerAuthentication": 1,
+		"Component": 13, "ConfigMap": 1, "ScaledObject": 5, "TriggerAuthentication": 1,
 	}
 	tests := []struct {
 		overlay string
@@ -31,7 +31,7 @@ func TestOverlays(t *testing.T) {
 			counts: map[string]int{
 				"Namespace": 1, "ServiceAccount": 8, "Service": 8, "Deployment": 8, "PodDisruptionBudget": 6,
 				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-				"Component": 13, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
+				"Component": 13, "ConfigMap": 1, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
 			},
 		},
 		{overlay: "aws", counts: cloud},

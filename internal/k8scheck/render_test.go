@@ -58,9 +58,9 @@ spec:
 			name: "an unknown kind",
 			files: map[string]string{
 				"kustomization.yaml": "namespace: orderflow\nresources: [../azure, extra.yaml]\n",
-				"extra.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+				"extra.yaml":         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: extra}\n",
 			},
-			want: []string{"ConfigMap orderflow/extra", "unknown kind v1 ConfigMap"},
+			want: []string{"PersistentVolumeClaim orderflow/extra", "unknown kind v1 PersistentVolumeClaim"},
 		},
 		{
 			name: "a Secret in the manifests",

@@ -29,7 +29,7 @@ func TestLoadProjectRunFile(t *testing.T) {
 		ids[i] = s.ID
 	}
 	// The CLI starts apps in file order without waiting: dependencies first, the public API last.
-	assert.Equal(t, []string{"cardsim", "inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, ids)
+	assert.Equal(t, []string{"devissuer", "cardsim", "inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, ids)
 	orders := specs[len(specs)-1]
 	assert.Equal(t, "orders", orders.ID)
 	assert.Equal(t, root, orders.Dir)
@@ -37,6 +37,7 @@ func TestLoadProjectRunFile(t *testing.T) {
 	assert.Equal(t, []string{filepath.Join(root, "components/shared"), filepath.Join(root, "components/redis")}, orders.ResourcesPaths)
 	assert.True(t, orders.HealthCheck, "common settings reach every app")
 	assert.Equal(t, "text", orders.Env["LOG_FORMAT"])
+	assert.Equal(t, "http://127.0.0.1:8088", orders.Env["AUTH_ISSUER"], "the services trust the development issuer")
 	assert.Empty(t, orders.PlacementHostAddress, "placement is disabled deliberately: no actors")
 	assert.Empty(t, orders.SchedulerHostAddress, "the scheduler is disabled deliberately: no Jobs API")
 	assert.NotContains(t, orders.DaprdArgs(), "--placement-host-address")

@@ -69,6 +69,9 @@ type Config struct {
 	Seed     uint64
 	// RunID makes customer ids unique per run.
 	RunID string
+	// Token returns the bearer token a customer calls orders with (orders takes the customer from it); nil
+	// sends none. Run gets every customer's before the load, so minting is not part of what it measures.
+	Token func(ctx context.Context, customer string) (string, error)
 }
 
 // Percentiles summarises a latency distribution.
@@ -137,7 +140,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		cfg.Progress = io.Discard
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Concurrency * 2, MaxConnsPerHost: cfg.Concurrency * 2}}
-	g := &generator{cfg: cfg, client: client, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	g := &generator{cfg: cfg, client: client, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), tokens: map[string]string{}}
+	if cfg.Token != nil {
+		for n := range max(1, cfg.Mix.Customers) {
+			customer := g.customer(n)
+			tok, err := cfg.Token(ctx, customer)
+			if err != nil {
+				return Result{}, fmt.Errorf("loadgen: a token for %s: %w", customer, err)
+			}
+			g.tokens[customer] = tok
+		}
+	}
 
 	res := Result{Mode: "closed-loop", Outcomes: map[string]int{}}
 	if cfg.Rate > 0 {
@@ -203,6 +216,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 type generator struct {
 	cfg    Config
 	client *http.Client
+	// tokens are the customers' bearer tokens (none without Config.Token); read-only once the load starts.
+	tokens map[string]string
 	mu     sync.Mutex
 	rng    *rand.Rand
 	// progress counters
@@ -213,7 +228,7 @@ func (g *generator) body(i int) (string, []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	m := g.cfg.Mix
-	customer := fmt.Sprintf("lg-%s-%d", g.cfg.RunID, g.rng.IntN(max(1, m.Customers)))
+	customer := g.customer(g.rng.IntN(max(1, m.Customers)))
 	lines := 1 + g.rng.IntN(max(1, m.MaxLines))
 	type item struct {
 		SKU      string `json:"sku"`
@@ -242,6 +257,16 @@ func (g *generator) body(i int) (string, []byte) {
 	return customer, body
 }
 
+// customer is the id of the run's n-th customer.
+func (g *generator) customer(n int) string { return fmt.Sprintf("lg-%s-%d", g.cfg.RunID, n) }
+
+// authorize sends the customer's token with req, if the run has tokens.
+func (g *generator) authorize(req *http.Request, customer string) {
+	if tok := g.tokens[customer]; tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+}
+
 func weighted(rng *rand.Rand, choices []Weighted) string {
 	var total float64
 	for _, c := range choices {
@@ -268,7 +293,7 @@ func (g *generator) place(ctx context.Context) ([]placed, []error) {
 	submit := func(i int) {
 		customer, body := g.body(i)
 		start := time.Now()
-		id, err := g.post(ctx, body)
+		id, err := g.post(ctx, customer, body)
 		took := time.Since(start)
 		mu.Lock()
 		defer mu.Unlock()
@@ -327,12 +352,13 @@ func (g *generator) place(ctx context.Context) ([]placed, []error) {
 	return orders, errs
 }
 
-func (g *generator) post(ctx context.Context, body []byte) (string, error) {
+func (g *generator) post(ctx context.Context, customer string, body []byte) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, g.cfg.OrdersURL+"/v1/orders", bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	g.authorize(req, customer)
 	resp, err := g.client.Do(req)
 	if err != nil {
 		return "", err
@@ -357,27 +383,24 @@ func (g *generator) post(ctx context.Context, body []byte) (string, error) {
 func (g *generator) await(ctx context.Context, orders []placed) map[string]orderView {
 	const unfinishedRun = 32
 	final := make(map[string]orderView, len(orders))
-	pending := make([]string, 0, len(orders))
-	for _, p := range orders {
-		pending = append(pending, p.id)
-	}
+	pending := slices.Clone(orders)
 	deadline := time.Now().Add(g.cfg.Settle)
 	for len(pending) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
-		var still []string
+		var still []placed
 		run := 0
-		for i, id := range pending {
+		for i, p := range pending {
 			if run >= unfinishedRun {
 				still = append(still, pending[i:]...)
 				break
 			}
-			o, err := g.get(ctx, id)
+			o, err := g.get(ctx, p)
 			if err == nil && slices.Contains(Terminal, o.Status) {
-				final[id] = o
+				final[p.id] = o
 				g.nDone.Add(1)
 				run = 0
 				continue
 			}
-			still = append(still, id)
+			still = append(still, p)
 			run++
 		}
 		pending = still
@@ -385,19 +408,22 @@ func (g *generator) await(ctx context.Context, orders []placed) map[string]order
 			time.Sleep(250 * time.Millisecond)
 		}
 	}
-	for _, id := range pending {
-		if o, err := g.get(ctx, id); err == nil {
-			final[id] = o
+	for _, p := range pending {
+		if o, err := g.get(ctx, p); err == nil {
+			final[p.id] = o
 		}
 	}
 	return final
 }
 
-func (g *generator) get(ctx context.Context, id string) (orderView, error) {
+// get reads a placed order as its customer: orders shows an order to its customer only.
+func (g *generator) get(ctx context.Context, p placed) (orderView, error) {
+	id := p.id
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.cfg.OrdersURL+"/v1/orders/"+id, nil)
 	if err != nil {
 		return orderView{}, err
 	}
+	g.authorize(req, p.customer)
 	resp, err := g.client.Do(req)
 	if err != nil {
 		return orderView{}, err

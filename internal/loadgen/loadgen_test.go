@@ -39,10 +39,12 @@ func TestWeightedFollowsTheWeights(t *testing.T) {
 	assert.InDelta(t, 1000, counts["b"], 300)
 }
 
-// fakeOrders is an orders API whose orders are SHIPPED once fetched a second time.
+// fakeOrders is an orders API whose orders are SHIPPED once fetched a second time. It takes "Bearer
+// token-<customer>" as that customer's token, and shows an order to its customer only.
 type fakeOrders struct {
 	mu     sync.Mutex
 	seen   map[string]int
+	owner  map[string]string
 	next   atomic.Int64
 	bodies []map[string]any
 }
@@ -51,16 +53,30 @@ func (f *fakeOrders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now().UTC()
+	caller, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer token-")
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
 	switch {
 	case r.Method == http.MethodPost:
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body["customerId"] != caller {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
 		f.bodies = append(f.bodies, body)
 		id := fmt.Sprintf("o-%d", f.next.Add(1))
+		f.owner[id] = caller
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "status": "PENDING"})
 	default:
 		id := strings.TrimPrefix(r.URL.Path, "/v1/orders/")
+		if f.owner[id] != caller {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
 		f.seen[id]++
 		status := "PENDING"
 		if f.seen[id] > 1 {
@@ -88,12 +104,13 @@ func TestRunPlacesAndFollowsOrders(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			api := &fakeOrders{seen: map[string]int{}}
+			api := &fakeOrders{seen: map[string]int{}, owner: map[string]string{}}
 			srv := httptest.NewServer(api)
 			defer srv.Close()
 			res, err := Run(context.Background(), Config{
 				OrdersURL: srv.URL, Orders: 40, Rate: tc.rate, Concurrency: tc.concurrency, Seed: 3, RunID: "t",
-				Mix: DefaultMix([]string{"A", "B", "C"}, "SOLDOUT"),
+				Mix:   DefaultMix([]string{"A", "B", "C"}, "SOLDOUT"),
+				Token: func(_ context.Context, customer string) (string, error) { return "token-" + customer, nil },
 			})
 			require.NoError(t, err)
 			assert.Equal(t, tc.mode, res.Mode)

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"orderflow/internal/devtoken"
 	"orderflow/internal/launcher"
 )
 
@@ -56,6 +57,9 @@ type System struct {
 	StartErr error
 	// CardSimulator is the base URL of the run's simulated card provider (when cardsim runs).
 	CardSimulator string
+	// Issuer is the base URL of the run's development issuer (when devissuer runs): every app's AUTH_ISSUER.
+	Issuer string
+	tokens *devtoken.Source
 	// Spy records the run's events (Options.Spy).
 	Spy *Spy
 	// DaprAPIToken is what every sidecar of the run requires from its app (DAPR_API_TOKEN); AppAPIToken is
@@ -106,6 +110,7 @@ func Daprd(t testing.TB) string {
 // Start runs orderflow for one test and registers its teardown.
 func Start(t testing.TB, opts Options) *System {
 	t.Helper()
+	opts.Apps = withIssuer(opts.Apps)
 	root := Root(t)
 	specs, err := launcher.Load(filepath.Join(root, "dapr.yaml"))
 	if err != nil {
@@ -176,6 +181,25 @@ func Start(t testing.TB, opts Options) *System {
 		sys.CardSimulator = fmt.Sprintf("http://127.0.0.1:%d", port)
 		overrides["card-provider"] = map[string]string{"url": sys.CardSimulator}
 	}
+	appEnv := opts.Env
+	if len(opts.Apps) == 0 || slices.Contains(opts.Apps, "devissuer") {
+		// The services must trust this run's issuer, which names itself after its own port (AUTH_ISSUER is both
+		// what it puts in iss and what the services expect there).
+		port, err := launcher.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		appPorts["devissuer"] = port
+		sys.Issuer = fmt.Sprintf("http://127.0.0.1:%d", port)
+		sys.tokens = &devtoken.Source{Issuer: sys.Issuer}
+		appEnv = map[string]map[string]string{}
+		for _, s := range specs {
+			appEnv[s.ID] = map[string]string{"AUTH_ISSUER": sys.Issuer}
+			for k, v := range opts.Env[s.ID] {
+				appEnv[s.ID][k] = v
+			}
+		}
+	}
 	iso := &launcher.Isolation{Suffix: suffix, TopicPrefix: sys.TopicPrefix, Overrides: overrides, Dir: filepath.Join(tmp, "resources")}
 	only := opts.Apps
 	if len(only) > 0 {
@@ -216,7 +240,7 @@ func Start(t testing.TB, opts Options) *System {
 		Isolation:    iso,
 		FreePorts:    true,
 		BaseEnv:      sys.baseEnv,
-		AppEnv:       opts.Env,
+		AppEnv:       appEnv,
 		AppPorts:     appPorts,
 		ReadyTimeout: 60 * time.Second,
 	})
@@ -233,6 +257,9 @@ func Start(t testing.TB, opts Options) *System {
 		t.Fatal("harness: orderflow started although the test expected it to fail")
 	}
 	sys.System = started
+	if sys.tokens != nil {
+		sys.registerDefaultAuth(t)
+	}
 	if sys.Spy != nil {
 		sys.Spy.sidecar, sys.Spy.token = started.App("spy").SidecarURL(), sys.DaprAPIToken
 	}

@@ -27,7 +27,10 @@ func (r Response) JSON(t testing.TB, v any) {
 
 var client = &http.Client{Timeout: 30 * time.Second}
 
-// Do sends a request; body is marshalled to JSON unless it is a string or []byte (sent as is).
+// Do sends a request; body is marshalled to JSON unless it is a string or []byte (sent as is). A request to
+// a running System's orders, inventory or deadletters app without an Authorization header carries a token
+// of its default caller (DefaultCustomer on orders, DefaultOperator with the admin role on the other two);
+// an Authorization header of "" sends none.
 func Do(t testing.TB, method, url string, body any, headers map[string]string) Response {
 	t.Helper()
 	r, err := Send(method, url, body, headers)
@@ -62,6 +65,17 @@ func Send(method, url string, body any, headers map[string]string) (Response, er
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
+	}
+	if auth, named := headers["Authorization"]; !named {
+		tok, ok, err := defaultToken(req.URL.Host)
+		if err != nil {
+			return Response{}, fmt.Errorf("%s %s: a token for the default caller: %w", method, url, err)
+		}
+		if ok {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+	} else if auth == "" {
+		req.Header.Del("Authorization")
 	}
 	resp, err := client.Do(req)
 	if err != nil {

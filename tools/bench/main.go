@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"orderflow/internal/devtoken"
 	"orderflow/internal/launcher"
 	"orderflow/internal/loadgen"
 	"orderflow/internal/platform/service"
@@ -92,13 +93,17 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("    %.0f publishes/s, %.0f deliveries/s\n", rep.Ceiling.PublishesPerSec, rep.Ceiling.DeliveriesPerSec)
 
-	sys, prefix, cleanup, err := startSaga(ctx, specs, o, binDir, tmp)
+	sys, prefix, cleanup, issuer, err := startSaga(ctx, specs, o, binDir, tmp)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	orders := sys.App("orders").URL()
-	skus, err := stockBench(ctx, sys.App("inventory").URL())
+	admin, err := issuer.Token(ctx, "bench", "admin")
+	if err != nil {
+		return err
+	}
+	skus, err := stockBench(ctx, sys.App("inventory").URL(), admin)
 	if err != nil {
 		return err
 	}
@@ -111,7 +116,7 @@ func run(ctx context.Context) error {
 	}
 	usageBefore, redisBefore, selfBefore := usage(sys), redisCPU(ctx), selfCPU()
 	rep.Max, err = loadgen.Run(ctx, loadgen.Config{OrdersURL: orders, Orders: o.orders, Concurrency: o.concurrency,
-		Mix: mix, Progress: os.Stdout, Seed: 1, RunID: "max"})
+		Mix: mix, Progress: os.Stdout, Seed: 1, RunID: "max", Token: customerToken(issuer)})
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func run(ctx context.Context) error {
 	n := int(half * o.latencyFor.Seconds())
 	fmt.Printf("(c) latency at half rate: %.1f orders/s for %s (%d orders)…\n", half, o.latencyFor, n)
 	rep.Half, err = loadgen.Run(ctx, loadgen.Config{OrdersURL: orders, Orders: max(n, 1), Rate: half, Concurrency: 256,
-		Mix: mix, Progress: os.Stdout, Seed: 2, RunID: "half"})
+		Mix: mix, Progress: os.Stdout, Seed: 2, RunID: "half", Token: customerToken(issuer)})
 	if err != nil {
 		return err
 	}
@@ -170,7 +175,9 @@ func run(ctx context.Context) error {
 }
 
 // startSaga runs every app of the run file, isolated from anything else on the broker and store.
-func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tmp string) (*launcher.System, string, func(), error) {
+// startSaga starts the run file's apps isolated, and returns them with their topic prefix, a cleanup and a
+// source of tokens from the run's development issuer.
+func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tmp string) (*launcher.System, string, func(), *devtoken.Source, error) {
 	suffix := randomHex(4)
 	iso := &launcher.Isolation{
 		Suffix: "bench" + suffix, TopicPrefix: "bench" + suffix + ".", Dir: filepath.Join(tmp, "saga"),
@@ -181,12 +188,18 @@ func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tm
 	}
 	simPort, err := launcher.FreePort()
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	iso.Overrides["card-provider"] = map[string]string{"url": fmt.Sprintf("http://127.0.0.1:%d", simPort)}
+	// The services trust this run's development issuer, which names itself after its port.
+	issuerPort, err := launcher.FreePort()
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	issuer := fmt.Sprintf("http://127.0.0.1:%d", issuerPort)
 	env := map[string]map[string]string{}
 	for _, s := range specs {
-		env[s.ID] = map[string]string{"LOG_LEVEL": o.logLevel, "GOGC": ""}
+		env[s.ID] = map[string]string{"LOG_LEVEL": o.logLevel, "GOGC": "", "AUTH_ISSUER": issuer}
 		if o.daprConfig != "" {
 			specs[i(specs, s.ID)].ConfigFile = o.daprConfig
 		}
@@ -202,17 +215,17 @@ func startSaga(ctx context.Context, specs []launcher.Spec, o options, binDir, tm
 	fmt.Println("starting the saga (isolated app ids and topics)…")
 	sys, err := launcher.Start(ctx, specs, launcher.Options{
 		Daprd: o.daprd, BinDir: binDir, Prebuilt: true, LogDir: filepath.Join(tmp, "logs"), Console: discard{},
-		Isolation: iso, FreePorts: true, AppPorts: map[string]int{"cardsim": simPort}, AppEnv: env,
+		Isolation: iso, FreePorts: true, AppPorts: map[string]int{"cardsim": simPort, "devissuer": issuerPort}, AppEnv: env,
 		BaseEnv: base, ReadyTimeout: 90 * time.Second,
 	})
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	return sys, iso.TopicPrefix, func() {
 		fmt.Println("stopping the saga…")
 		sys.Stop()
 		cleanRedis(iso.Suffix, iso.TopicPrefix)
-	}, nil
+	}, &devtoken.Source{Issuer: issuer}, nil
 }
 
 func i(specs []launcher.Spec, id string) int {
@@ -224,8 +237,14 @@ func i(specs []launcher.Spec, id string) int {
 	return -1
 }
 
-// stockBench creates the SKUs the load uses, with stock no run can exhaust, and one sold-out SKU.
-func stockBench(ctx context.Context, inventory string) ([]string, error) {
+// customerToken gives each virtual customer a token of its own from the run's issuer.
+func customerToken(issuer *devtoken.Source) func(ctx context.Context, customer string) (string, error) {
+	return func(ctx context.Context, customer string) (string, error) { return issuer.Token(ctx, customer) }
+}
+
+// stockBench creates the SKUs the load uses, with stock no run can exhaust, and one sold-out SKU, as the
+// operator whose bearer token is admin.
+func stockBench(ctx context.Context, inventory, admin string) ([]string, error) {
 	var skus []string
 	for i := 1; i <= 40; i++ {
 		skus = append(skus, fmt.Sprintf("BENCH-%02d", i))
@@ -241,6 +260,7 @@ func stockBench(ctx context.Context, inventory string) ([]string, error) {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return nil, err

@@ -5,6 +5,10 @@
 //	go run ./tools/deadletters [-url …] show ID
 //	go run ./tools/deadletters [-url …] replay ID
 //	go run ./tools/deadletters [-url …] discard ID
+//
+// The API is for operators: the tool sends the bearer token of -token (default $ORDERFLOW_TOKEN), a token with
+// the admin role from the organisation's identity provider. Without one, it asks the development issuer that
+// `make run` starts (-issuer) for an admin token, so locally nothing needs setting.
 package main
 
 import (
@@ -22,6 +26,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"orderflow/internal/devtoken"
 	"orderflow/internal/platform/service"
 )
 
@@ -40,15 +45,23 @@ func run(ctx context.Context) error { return cli(ctx, os.Args[1:], os.Stdout) }
 func cli(ctx context.Context, args []string, out io.Writer) error {
 	flags := flag.NewFlagSet("deadletters", flag.ContinueOnError)
 	base := flags.String("url", "http://localhost:8085", "the deadletters app")
+	token := flags.String("token", os.Getenv("ORDERFLOW_TOKEN"), "a bearer token with the admin role (default $ORDERFLOW_TOKEN; none: one from -issuer)")
+	issuer := flags.String("issuer", devtoken.DefaultIssuer, "the development issuer that make run starts, asked for a token when -token is empty")
 	flags.Usage = func() { fmt.Fprintln(flags.Output(), usage); flags.PrintDefaults() }
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	c := client{base: *base, http: &http.Client{Timeout: 30 * time.Second}, out: out}
+	c := client{base: *base, http: &http.Client{Timeout: 30 * time.Second}, out: out, token: *token}
 	args = flags.Args()
 	if len(args) == 0 {
 		flags.Usage()
 		return errors.New("no command")
+	}
+	if c.token == "" {
+		var err error
+		if c.token, err = devtoken.Mint(ctx, c.http, *issuer, "deadletters-cli", 0, "admin"); err != nil {
+			return fmt.Errorf("no -token, and no token from the development issuer: %w", err)
+		}
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "list":
@@ -78,9 +91,10 @@ func cli(ctx context.Context, args []string, out io.Writer) error {
 }
 
 type client struct {
-	base string
-	http *http.Client
-	out  io.Writer
+	base  string
+	http  *http.Client
+	out   io.Writer
+	token string
 }
 
 func (c client) list(ctx context.Context, args []string) error {
@@ -140,6 +154,7 @@ func (c client) do(ctx context.Context, method, path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("calling the deadletters app (is it running? `make run`): %w", err)

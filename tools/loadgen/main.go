@@ -1,6 +1,8 @@
 // Command loadgen plays virtual customers against a running orderflow (`make run`): it places orders open-loop
 // at a target rate or closed-loop as fast as the system answers, follows each to its terminal status, and
 // prints a summary (and, with -json, a JSON report). `make bench` uses the same generator (internal/loadgen).
+// Each virtual customer calls orders with a token for its own customer id, from the development issuer that
+// `make run` starts (-issuer).
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"orderflow/internal/devtoken"
 	"orderflow/internal/loadgen"
 	"orderflow/internal/platform/service"
 )
@@ -29,12 +32,14 @@ func run(ctx context.Context) error {
 	concurrency := flag.Int("concurrency", 32, "concurrent customers (closed loop), or the cap on orders in flight (open loop)")
 	soldOut := flag.String("sold-out-sku", "", "a SKU with no stock, ordered 3% of the time (empty: none)")
 	jsonOut := flag.String("json", "", "write the report to this file")
+	issuer := flag.String("issuer", devtoken.DefaultIssuer, "the development issuer make run starts: each virtual customer gets a token from it")
 	flag.Parse()
 
 	skus, err := listSKUs(ctx, *inventory)
 	if err != nil {
 		return err
 	}
+	tokens := &devtoken.Source{Issuer: *issuer}
 	mix := loadgen.DefaultMix(skus, *soldOut)
 	if *soldOut == "" {
 		mix.OutOfStockRatio = 0
@@ -42,6 +47,7 @@ func run(ctx context.Context) error {
 	res, err := loadgen.Run(ctx, loadgen.Config{
 		OrdersURL: *orders, Orders: *n, Rate: *rate, Concurrency: *concurrency, Mix: mix,
 		Progress: os.Stdout, Seed: uint64(time.Now().UnixNano()), RunID: fmt.Sprintf("%x", time.Now().Unix()),
+		Token: func(ctx context.Context, customer string) (string, error) { return tokens.Token(ctx, customer) },
 	})
 	if err != nil {
 		return err

@@ -89,9 +89,11 @@ func banner(sys *launcher.System, took time.Duration) {
 		fmt.Fprintf(&b, "  %-14s %s   (sidecar %s)\n", a.Name, a.URL(), a.SidecarURL())
 	}
 	if orders := sys.App("orders"); orders != nil {
-		fmt.Fprintf(&b, "\nplace an order:\n  curl -si -X POST %s/v1/orders -H 'Content-Type: application/json' \\\n"+
-			"    -d '{\"customerId\":\"c-42\",\"email\":\"ada@example.com\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}],\"payment\":{\"cardToken\":\"tok_visa\"}}'\n"+
-			"then follow it:\n  curl -s %s/v1/orders/<id from the Location header>\n", orders.URL(), orders.URL())
+		// The API takes a bearer token; tools/token asks the development issuer this run started for one.
+		fmt.Fprintf(&b, "\nplace an order as customer c-42:\n  TOKEN=$(go run ./tools/token -sub c-42)\n"+
+			"  curl -si -X POST %s/v1/orders -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n"+
+			"    -d '{\"email\":\"ada@example.com\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}],\"payment\":{\"cardToken\":\"tok_visa\"}}'\n"+
+			"then follow it:\n  curl -s %s/v1/orders/<id from the Location header> -H \"Authorization: Bearer $TOKEN\"\n", orders.URL(), orders.URL())
 	}
 	b.WriteString("\nCtrl-C stops everything.\n")
 	fmt.Print(b.String())

@@ -10,17 +10,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
-	"strings"
 	"time"
 
+	"orderflow/internal/devtoken"
 	"orderflow/internal/platform/service"
 )
 
@@ -38,7 +35,7 @@ func cli(ctx context.Context, args []string, out io.Writer) error {
 		return nil
 	})
 	ttl := flags.Duration("ttl", time.Hour, "how long the token stays valid (at most 24h)")
-	issuerURL := flags.String("issuer", "http://127.0.0.1:8088", "the development issuer started by make run")
+	issuerURL := flags.String("issuer", devtoken.DefaultIssuer, "the development issuer started by make run")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -49,34 +46,10 @@ func cli(ctx context.Context, args []string, out io.Writer) error {
 	if flags.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: every setting is a flag", flags.Args())
 	}
-	form := url.Values{"sub": {*sub}, "roles": roles, "ttl": {ttl.String()}}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	endpoint := strings.TrimSuffix(*issuerURL, "/") + "/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	token, err := devtoken.Mint(ctx, nil, *issuerURL, *sub, *ttl, roles...)
 	if err != nil {
-		return fmt.Errorf("-issuer %q: %w", *issuerURL, err)
+		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("no development issuer answered at %s: start the system with make run first (%w)", *issuerURL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("reading the issuer's answer: %w", err)
-	}
-	var answer struct {
-		AccessToken      string `json:"access_token"`
-		ErrorDescription string `json:"error_description"`
-	}
-	if err := json.Unmarshal(body, &answer); err != nil || (resp.StatusCode == http.StatusOK && answer.AccessToken == "") {
-		return fmt.Errorf("%s did not answer like the development issuer (HTTP %d): is -issuer right?", endpoint, resp.StatusCode)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the issuer refused: %s", answer.ErrorDescription)
-	}
-	_, err = fmt.Fprintln(out, answer.AccessToken)
+	_, err = fmt.Fprintln(out, token)
 	return err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"orderflow/apps/deadletters/deadletter"
+	"orderflow/internal/platform/auth"
 	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
@@ -25,12 +26,15 @@ const defaultPage = 50
 const maxDeliveryBytes = 16 << 20
 
 // Register mounts the operators' routes on e and the delivery routes of every dead-letter topic on events.
-func Register(e *gin.Engine, events *subscriber.Router, svc *deadletter.Service) {
+func Register(e *gin.Engine, events *subscriber.Router, svc *deadletter.Service, authenticate gin.HandlerFunc) {
 	h := handlers{svc: svc}
-	e.GET("/v1/deadletters", h.list)
-	e.GET("/v1/deadletters/:id", h.get)
-	e.POST("/v1/deadletters/:id/replay", h.replay)
-	e.POST("/v1/deadletters/:id/discard", h.discard)
+	// Dead letters hold whole events, customers' data included, and replaying one re-drives a saga: every
+	// operation is for operators.
+	ops := e.Group("/v1/deadletters", authenticate, auth.RequireRole("admin"))
+	ops.GET("", h.list)
+	ops.GET("/:id", h.get)
+	ops.POST("/:id/replay", h.replay)
+	ops.POST("/:id/discard", h.discard)
 
 	// OnRaw, not On: On decodes a catalog event and drops what it cannot read, while here every body is kept
 	// as it came and nothing is ever dropped — a dead letter of this service would go nowhere.

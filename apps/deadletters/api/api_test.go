@@ -16,6 +16,8 @@ import (
 	"orderflow/apps/deadletters/api"
 	"orderflow/apps/deadletters/deadletter"
 	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/auth"
+	"orderflow/internal/platform/auth/authtest"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 	"orderflow/internal/platform/web/webtest"
@@ -44,15 +46,18 @@ type server struct {
 	records *kvfake.Store[deadletter.DeadLetter]
 	pub     *republisher
 	topics  []string
+	issuer  *authtest.Issuer
 }
 
 func newServer(t *testing.T) server {
 	t.Helper()
 	e := webtest.NewEngine()
-	s := server{handler: e, records: kvfake.New[deadletter.DeadLetter](), pub: &republisher{}}
+	iss := authtest.New(t)
+	// An operator, unless a test sends its own Authorization header.
+	s := server{handler: iss.As(t, e, "ops-1", "admin"), records: kvfake.New[deadletter.DeadLetter](), pub: &republisher{}, issuer: iss}
 	svc := deadletter.NewService(s.records, kvfake.New[deadletter.Index](), s.pub, prefix, time.Now)
 	events := subscriber.NewRouter(e, appToken, prefix)
-	api.Register(e, events, svc)
+	api.Register(e, events, svc, iss.Require())
 	s.topics = events.Topics()
 	return s
 }
@@ -209,4 +214,37 @@ func TestStoreFailuresHideTheirCause(t *testing.T) {
 	rec := webtest.Call(s.handler, http.MethodGet, "/v1/deadletters/"+d.ID, "", nil)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 	assert.NotContains(t, rec.Body.String(), "10.1.2.3")
+}
+
+// TestEveryOperationIsForOperators: dead letters hold customers' events, and a replay re-drives a saga.
+func TestEveryOperationIsForOperators(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	d := s.deliver(t, "inventory", placed)
+	const needsAdmin = `this operation requires the "admin" role`
+	customer := s.issuer.Bearer(t, "c-42")
+	none := map[string]string{"Authorization": ""}
+	// Cleanup runs once the parallel subtests are done.
+	t.Cleanup(func() {
+		s.pub.mu.Lock()
+		defer s.pub.mu.Unlock()
+		assert.Empty(t, s.pub.topics, "nothing was replayed")
+	})
+	tests := []struct {
+		name, method, path string
+		headers            map[string]string
+		want               webtest.Want
+	}{
+		{"list without a token", http.MethodGet, "/v1/deadletters", none, webtest.Want{Status: http.StatusUnauthorized, Detail: auth.DetailMissing}},
+		{"list as a customer", http.MethodGet, "/v1/deadletters", customer, webtest.Want{Status: http.StatusForbidden, Detail: needsAdmin}},
+		{"show as a customer", http.MethodGet, "/v1/deadletters/" + d.ID, customer, webtest.Want{Status: http.StatusForbidden, Detail: needsAdmin}},
+		{"replay as a customer", http.MethodPost, "/v1/deadletters/" + d.ID + "/replay", customer, webtest.Want{Status: http.StatusForbidden, Detail: needsAdmin}},
+		{"discard without a token", http.MethodPost, "/v1/deadletters/" + d.ID + "/discard", none, webtest.Want{Status: http.StatusUnauthorized, Detail: auth.DetailMissing}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			webtest.Check(t, webtest.Call(s.handler, tc.method, tc.path, "", tc.headers), tc.want)
+		})
+	}
 }

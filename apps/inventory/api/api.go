@@ -12,19 +12,23 @@ import (
 
 	"orderflow/apps/inventory/stock"
 	"orderflow/internal/events"
+	"orderflow/internal/platform/auth"
 	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
 )
 
 // Register mounts the routes. expiryBinding is the cron input binding's component name.
-func Register(e *gin.Engine, r *subscriber.Router, svc *stock.Service, expiryBinding string) {
+func Register(e *gin.Engine, r *subscriber.Router, svc *stock.Service, expiryBinding string, authenticate gin.HandlerFunc) {
 	h := handlers{svc: svc}
 	v1 := e.Group("/v1")
+	// The catalog is what a shop shows anyone, so reading it needs no token. Changing it is for operators, and
+	// so are reservations: they name orders, which only their customer may see (on orders' API).
 	v1.GET("/products", h.list)
 	v1.GET("/products/:sku", h.get)
-	v1.PUT("/products/:sku", h.put)
-	v1.GET("/reservations/:orderId", h.reservation)
+	admin := v1.Group("", authenticate, auth.RequireRole("admin"))
+	admin.PUT("/products/:sku", h.put)
+	admin.GET("/reservations/:orderId", h.reservation)
 
 	r.On(events.OrderPlaced, subscriber.Typed(svc.OnOrderPlaced))
 	r.On(events.OrderCancelled, subscriber.Typed(svc.OnOrderCancelled))

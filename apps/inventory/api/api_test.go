@@ -13,6 +13,8 @@ import (
 	"orderflow/apps/inventory/stock"
 	"orderflow/internal/events"
 	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/auth"
+	"orderflow/internal/platform/auth/authtest"
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web/webtest"
@@ -27,8 +29,10 @@ func newServer(t *testing.T) (http.Handler, *stock.Service) {
 	e := webtest.NewEngine()
 	svc := stock.NewService(kvfake.New[stock.Product](), kvfake.New[stock.Reservation](), kvfake.New[stock.Catalog](),
 		&eventstest.Publisher{}, 15*time.Minute, stock.DefaultOrphanGrace, func() time.Time { return now })
-	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "reservation-expiry")
-	return e, svc
+	iss := authtest.New(t)
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "reservation-expiry", iss.Require())
+	// An operator, unless a test sends its own Authorization header.
+	return iss.As(t, e, "ops-1", "admin"), svc
 }
 
 func TestInventoryAPI(t *testing.T) {
@@ -101,6 +105,49 @@ func TestInventoryAPI(t *testing.T) {
 			webtest.Check(t, rec, webtest.Want{Status: tc.wantStatus, JSON: tc.wantJSON, Field: tc.wantField, Detail: tc.wantDetail})
 			if tc.wantDetail == "" {
 				assert.Equal(t, tc.wantLocation, rec.Header().Get("Location"))
+			}
+		})
+	}
+}
+
+// TestWhoMayDoWhat: the catalog is public, changing it and reading reservations is for operators.
+func TestWhoMayDoWhat(t *testing.T) {
+	t.Parallel()
+	e := webtest.NewEngine()
+	svc := stock.NewService(kvfake.New[stock.Product](), kvfake.New[stock.Reservation](), kvfake.New[stock.Catalog](),
+		&eventstest.Publisher{}, 15*time.Minute, stock.DefaultOrphanGrace, func() time.Time { return now })
+	iss := authtest.New(t)
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "reservation-expiry", iss.Require())
+	customer, admin := iss.Bearer(t, "c-42"), iss.Bearer(t, "ops-1", "admin")
+	const needsAdmin = `this operation requires the "admin" role`
+	tests := []struct {
+		name, method, path, body string
+		headers                  map[string]string
+		want                     int
+		detail                   string
+	}{
+		{name: "anyone lists the catalog", method: http.MethodGet, path: "/v1/products", want: http.StatusOK},
+		{name: "anyone reads a product", method: http.MethodGet, path: "/v1/products/SKU-0", want: http.StatusNotFound},
+		{name: "a write without a token", method: http.MethodPut, path: "/v1/products/SKU-1", body: widget,
+			want: http.StatusUnauthorized, detail: auth.DetailMissing},
+		{name: "a customer's write", method: http.MethodPut, path: "/v1/products/SKU-1", body: widget, headers: customer,
+			want: http.StatusForbidden, detail: needsAdmin},
+		{name: "an operator's write", method: http.MethodPut, path: "/v1/products/SKU-2", body: widget, headers: admin,
+			want: http.StatusCreated},
+		{name: "a reservation without a token", method: http.MethodGet, path: "/v1/reservations/o-1",
+			want: http.StatusUnauthorized, detail: auth.DetailMissing},
+		{name: "a customer reading a reservation", method: http.MethodGet, path: "/v1/reservations/o-1", headers: customer,
+			want: http.StatusForbidden, detail: needsAdmin},
+		{name: "an operator reading a reservation", method: http.MethodGet, path: "/v1/reservations/o-1", headers: admin,
+			want: http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := webtest.Call(e, tc.method, tc.path, tc.body, tc.headers)
+			require.Equal(t, tc.want, rec.Code, rec.Body.String())
+			if tc.detail != "" {
+				webtest.Check(t, rec, webtest.Want{Status: tc.want, Detail: tc.detail})
 			}
 		})
 	}

@@ -13,7 +13,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"orderflow/apps/orders/order"
+	"orderflow/internal/apperr"
 	"orderflow/internal/events"
+	"orderflow/internal/platform/auth"
 	"orderflow/internal/platform/logging"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
@@ -51,13 +53,15 @@ func view(o order.Order) OrderView {
 }
 
 // Register mounts the public API on e and the event routes on r. slaBinding is the cron input binding's
-// component name.
-func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service, slaBinding string) {
+// component name. authenticate (auth.Verifier.Require) guards every /v1 route: the token's subject is the
+// customer, who sees and acts on their own orders only; the overdue listing is for operators (admin role).
+// The event routes are the sidecar's, authenticated by the app API token instead (subscriber.Router).
+func Register(e *gin.Engine, r *subscriber.Router, svc *order.Service, slaBinding string, authenticate gin.HandlerFunc) {
 	h := handlers{svc: svc}
-	v1 := e.Group("/v1")
+	v1 := e.Group("/v1", authenticate)
 	v1.POST("/orders", h.place)
 	v1.GET("/orders", h.list)
-	v1.GET("/orders/overdue", h.overdue)
+	v1.GET("/orders/overdue", auth.RequireRole("admin"), h.overdue)
 	v1.GET("/orders/:id", h.get)
 	v1.POST("/orders/:id/cancel", h.cancel)
 
@@ -98,12 +102,42 @@ var placeStatus = map[order.Placement]int{
 	order.Replayed:  http.StatusOK,
 }
 
+// customer is the authenticated caller's customer id: the token's subject. Register's middleware has put the
+// principal there; without one (a wiring mistake) the request fails closed.
+func customer(c *gin.Context) (string, bool) {
+	p, ok := auth.FromGin(c)
+	if !ok || p.Subject == "" {
+		web.Error(c, apperr.New(apperr.Internal, "no authenticated caller"))
+		return "", false
+	}
+	return p.Subject, true
+}
+
+// mustBeCaller checks a customerId the client sent (in the body or the query) against the caller's: it is
+// kept for compatibility, and may only repeat the caller's own id.
+func mustBeCaller(sent, caller string) error {
+	if sent != "" && sent != caller {
+		return &apperr.Error{Code: apperr.Forbidden, Field: "customerId",
+			Message: "must be the authenticated customer's id (the bearer token's subject), or be left out"}
+	}
+	return nil
+}
+
 func (h handlers) place(c *gin.Context) {
+	caller, ok := customer(c)
+	if !ok {
+		return
+	}
 	var cmd order.PlaceCommand
 	if err := web.BindJSON(c, &cmd); err != nil {
 		web.Error(c, err)
 		return
 	}
+	if err := mustBeCaller(cmd.CustomerID, caller); err != nil {
+		web.Error(c, err)
+		return
+	}
+	cmd.CustomerID = caller
 	cmd.IdempotencyKey = c.GetHeader("Idempotency-Key")
 	o, placement, err := h.svc.Place(c.Request.Context(), cmd)
 	if err != nil {
@@ -115,7 +149,11 @@ func (h handlers) place(c *gin.Context) {
 }
 
 func (h handlers) get(c *gin.Context) {
-	o, err := h.svc.Get(c.Request.Context(), c.Param("id"))
+	caller, ok := customer(c)
+	if !ok {
+		return
+	}
+	o, err := h.svc.GetFor(c.Request.Context(), caller, c.Param("id"))
 	if err != nil {
 		web.Error(c, err)
 		return
@@ -138,7 +176,15 @@ func limitParam(c *gin.Context, def int) int {
 }
 
 func (h handlers) list(c *gin.Context) {
-	orders, err := h.svc.List(c.Request.Context(), c.Query("customerId"), limitParam(c, 50))
+	caller, ok := customer(c)
+	if !ok {
+		return
+	}
+	if err := mustBeCaller(c.Query("customerId"), caller); err != nil {
+		web.Error(c, err)
+		return
+	}
+	orders, err := h.svc.List(c.Request.Context(), caller, limitParam(c, 50))
 	if err != nil {
 		web.Error(c, err)
 		return
@@ -151,7 +197,11 @@ func (h handlers) list(c *gin.Context) {
 }
 
 func (h handlers) cancel(c *gin.Context) {
-	o, err := h.svc.RequestCancel(c.Request.Context(), c.Param("id"))
+	caller, ok := customer(c)
+	if !ok {
+		return
+	}
+	o, err := h.svc.RequestCancel(c.Request.Context(), caller, c.Param("id"))
 	if err != nil {
 		web.Error(c, err)
 		return

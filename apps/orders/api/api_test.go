@@ -18,6 +18,8 @@ import (
 	"orderflow/internal/apperr"
 	"orderflow/internal/events"
 	"orderflow/internal/kv/kvfake"
+	"orderflow/internal/platform/auth"
+	"orderflow/internal/platform/auth/authtest"
 	"orderflow/internal/platform/eventstest"
 	"orderflow/internal/platform/subscriber"
 	"orderflow/internal/platform/web"
@@ -31,20 +33,26 @@ func newServer(t *testing.T) http.Handler {
 	return newTestServer(t).handler
 }
 
+// testServer is the orders API over in-memory stores. Its handler authenticates requests that bring no
+// Authorization header as customer c-42; admin is the header of an operator.
 type testServer struct {
 	handler http.Handler
 	orders  *kvfake.Store[order.Order]
 	pub     *eventstest.Publisher
+	issuer  *authtest.Issuer
+	admin   map[string]string
 }
 
 func newTestServer(t *testing.T) testServer {
 	t.Helper()
 	e := webtest.NewEngine()
 	var n atomic.Int64
-	s := testServer{handler: e, orders: kvfake.New[order.Order](), pub: &eventstest.Publisher{}}
+	iss := authtest.New(t)
+	s := testServer{handler: iss.As(t, e, "c-42"), orders: kvfake.New[order.Order](), pub: &eventstest.Publisher{},
+		issuer: iss, admin: iss.Bearer(t, "ops-1", "admin")}
 	svc := order.NewService(s.orders, kvfake.New[order.Claim](), kvfake.New[order.CustomerIndex](),
 		kvfake.New[order.OpenShard](), s.pub, time.Minute, time.Now, func() string { return fmt.Sprintf("o-%d", n.Add(1)) })
-	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "order-sla")
+	api.Register(e, subscriber.NewRouter(e, "", ""), svc, "order-sla", iss.Require())
 	return s
 }
 
@@ -78,7 +86,7 @@ func TestPlaceOrderAPI(t *testing.T) {
 			wantStatus: http.StatusBadRequest, wantField: "quantiy"},
 		{name: "wrong type", body: `{"customerId":"c","email":"a@b.co","items":[{"sku":"S","quantity":"two"}],"payment":{"cardToken":"tok_visa"}}`,
 			wantStatus: http.StatusBadRequest, wantField: "items.quantity"},
-		{name: "business validation", body: `{"customerId":"c","email":"a@b.co","items":[],"payment":{"cardToken":"tok_visa"}}`,
+		{name: "business validation", body: `{"customerId":"c-42","email":"a@b.co","items":[],"payment":{"cardToken":"tok_visa"}}`,
 			wantStatus: http.StatusBadRequest, wantField: "items"},
 	}
 	for _, tc := range tests {
@@ -180,7 +188,7 @@ func TestReadAndCancelAPI(t *testing.T) {
 		{"get existing", http.MethodGet, "/v1/orders/o-1", http.StatusOK},
 		{"get unknown", http.MethodGet, "/v1/orders/nope", http.StatusNotFound},
 		{"list by customer", http.MethodGet, "/v1/orders?customerId=c-42", http.StatusOK},
-		{"list without customer", http.MethodGet, "/v1/orders", http.StatusBadRequest},
+		{"list without customer", http.MethodGet, "/v1/orders", http.StatusOK},
 		{"list with bad limit", http.MethodGet, "/v1/orders?customerId=c-42&limit=x", http.StatusBadRequest},
 		{"cancel pending", http.MethodPost, "/v1/orders/o-1/cancel", http.StatusAccepted},
 		{"cancel unknown", http.MethodPost, "/v1/orders/nope/cancel", http.StatusNotFound},
@@ -234,7 +242,7 @@ func TestOverdueAPI(t *testing.T) {
 			s.deliverStale(t, "stale-2")
 			require.Equal(t, http.StatusCreated, webtest.Call(s.handler, http.MethodPost, "/v1/orders", validBody, nil).Code, "a fresh order is not overdue")
 
-			rec := webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue"+tc.query, "", nil)
+			rec := webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue"+tc.query, "", s.admin)
 			require.Equal(t, tc.wantStatus, rec.Code, rec.Body.String())
 			if tc.wantStatus != http.StatusOK {
 				assert.Equal(t, web.ProblemContentType, rec.Header().Get("Content-Type"))
@@ -270,8 +278,77 @@ func TestSLABindingRedrivesOverdueOrders(t *testing.T) {
 	require.Len(t, placed, before+1, "the overdue order's order.placed is published again")
 	assert.Equal(t, "stale-1/order.placed", placed[before].ID)
 	var list api.OverdueList
-	require.NoError(t, json.Unmarshal(webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue", "", nil).Body.Bytes(), &list))
+	require.NoError(t, json.Unmarshal(webtest.Call(s.handler, http.MethodGet, "/v1/orders/overdue", "", s.admin).Body.Bytes(), &list))
 	require.Len(t, list.Orders, 1)
 	assert.Equal(t, 1, list.Orders[0].Redrives)
 	assert.NotNil(t, list.Orders[0].LastRedriveAt)
+}
+
+// TestCustomersSeeAndActOnTheirOwnOrdersOnly: the token's subject is the customer. Another customer's order
+// answers exactly like a missing one (404, not 403), so order ids cannot be probed; a customerId the client
+// sends may only repeat its own.
+func TestCustomersSeeAndActOnTheirOwnOrdersOnly(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	require.Equal(t, http.StatusCreated, webtest.Call(s.handler, http.MethodPost, "/v1/orders", validBody, nil).Code)
+	other := s.issuer.Bearer(t, "c-7")
+	const notFound = "order o-1 not found"
+	forbidden := "must be the authenticated customer's id (the bearer token's subject), or be left out"
+	// Cleanup runs once the parallel subtests are done.
+	t.Cleanup(func() { assert.Empty(t, s.pub.Of(events.OrderCancelRequested), "nobody cancelled c-42's order") })
+	tests := []struct {
+		name, method, path, body string
+		headers                  map[string]string
+		want                     webtest.Want
+	}{
+		{name: "no token", method: http.MethodGet, path: "/v1/orders/o-1", headers: map[string]string{"Authorization": ""},
+			want: webtest.Want{Status: http.StatusUnauthorized, Detail: auth.DetailMissing}},
+		{name: "a token from another issuer", method: http.MethodGet, path: "/v1/orders/o-1",
+			headers: authtest.New(t).Bearer(t, "c-42"), want: webtest.Want{Status: http.StatusUnauthorized, Detail: auth.DetailInvalid}},
+		{name: "another customer's order", method: http.MethodGet, path: "/v1/orders/o-1", headers: other,
+			want: webtest.Want{Status: http.StatusNotFound, Detail: notFound}},
+		{name: "cancelling another customer's order", method: http.MethodPost, path: "/v1/orders/o-1/cancel", headers: other,
+			want: webtest.Want{Status: http.StatusNotFound, Detail: notFound}},
+		{name: "another customer's list is empty", method: http.MethodGet, path: "/v1/orders", headers: other,
+			want: webtest.Want{Status: http.StatusOK, JSON: `{"orders":[]}`}},
+		{name: "listing another customer's orders", method: http.MethodGet, path: "/v1/orders?customerId=c-42", headers: other,
+			want: webtest.Want{Status: http.StatusForbidden, Field: "customerId", Detail: forbidden}},
+		{name: "placing for another customer", method: http.MethodPost, path: "/v1/orders", headers: other, body: validBody,
+			want: webtest.Want{Status: http.StatusForbidden, Field: "customerId", Detail: forbidden}},
+		{name: "overdue needs the admin role", method: http.MethodGet, path: "/v1/orders/overdue",
+			want: webtest.Want{Status: http.StatusForbidden, Detail: `this operation requires the "admin" role`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			webtest.Check(t, webtest.Call(s.handler, tc.method, tc.path, tc.body, tc.headers), tc.want)
+		})
+	}
+}
+
+func TestPlaceTakesTheCustomerFromTheToken(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	body := `{"email":"ada@example.com","items":[{"sku":"SKU-1","quantity":1}],"payment":{"cardToken":"tok_visa"}}`
+	rec := webtest.Call(s.handler, http.MethodPost, "/v1/orders", body, s.issuer.Bearer(t, "c-9"))
+	require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+	var v api.OrderView
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v))
+	assert.Equal(t, "c-9", v.CustomerID)
+}
+
+// TestIdempotencyKeysAreScopedToTheCustomer: another customer's key is a fresh key, not a 409 that would say
+// it exists.
+func TestIdempotencyKeysAreScopedToTheCustomer(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	key := "shared-key"
+	first := webtest.Call(s.handler, http.MethodPost, "/v1/orders", validBody, map[string]string{"Idempotency-Key": key})
+	require.Equal(t, http.StatusCreated, first.Code, first.Body.String())
+	headers := s.issuer.Bearer(t, "c-7")
+	headers["Idempotency-Key"] = key
+	body := `{"email":"eve@example.com","items":[{"sku":"SKU-1","quantity":5}],"payment":{"cardToken":"tok_visa"}}`
+	second := webtest.Call(s.handler, http.MethodPost, "/v1/orders", body, headers)
+	require.Equal(t, http.StatusCreated, second.Code, second.Body.String())
+	assert.NotEqual(t, first.Header().Get("Location"), second.Header().Get("Location"))
 }

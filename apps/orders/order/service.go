@@ -55,9 +55,12 @@ func NewService(orders Store, claims ClaimStore, indexes IndexStore, open OpenIn
 	return &Service{orders: orders, claims: claims, indexes: indexes, open: open, pub: pub, sla: sla, now: now, newID: newID}
 }
 
-func orderKey(id string) string    { return "order/" + id }
-func claimKey(key string) string   { return "idempotency/" + key }
-func customerKey(id string) string { return "customer/" + id + "/orders" }
+func orderKey(id string) string { return "order/" + id }
+
+// claimKey scopes an Idempotency-Key to its customer, so a key another customer used is a fresh key here,
+// not a 409 that would tell the caller it exists. Customer ids hold no "/", so the key is unambiguous.
+func claimKey(customerID, key string) string { return "idempotency/" + customerID + "/" + key }
+func customerKey(id string) string           { return "customer/" + id + "/orders" }
 func notYetKnown(id string) error {
 	return apperr.New(apperr.Unavailable, "order %s is not known yet", id)
 }
@@ -142,7 +145,7 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 	now := s.now().UTC()
 	placement := Created
 	if cmd.IdempotencyKey != "" {
-		claim, fresh, err := s.claim(ctx, cmd.IdempotencyKey, Claim{OrderID: id, Fingerprint: fp, PlacedAt: now})
+		claim, fresh, err := s.claim(ctx, claimKey(cmd.CustomerID, cmd.IdempotencyKey), Claim{OrderID: id, Fingerprint: fp, PlacedAt: now})
 		if err != nil {
 			return Order{}, 0, err
 		}
@@ -191,9 +194,10 @@ func (s *Service) Place(ctx context.Context, cmd PlaceCommand) (Order, Placement
 	return o, placement, nil
 }
 
-// claim records key → (orderID, fingerprint) unless the key is already claimed. fresh reports a new claim.
+// claim records key (a claimKey) → (orderID, fingerprint) unless the key is already claimed. fresh reports a
+// new claim.
 func (s *Service) claim(ctx context.Context, key string, c Claim) (Claim, bool, error) {
-	existing, fresh, err := kv.CreateOrGet(ctx, s.claims, claimKey(key), c, kv.WithTTL(ClaimTTL))
+	existing, fresh, err := kv.CreateOrGet(ctx, s.claims, key, c, kv.WithTTL(ClaimTTL))
 	if err != nil {
 		return Claim{}, false, fmt.Errorf("claiming idempotency key: %w", err)
 	}
@@ -231,6 +235,16 @@ func (s *Service) Get(ctx context.Context, id string) (Order, error) {
 	return o, err
 }
 
+// GetFor returns one of customerID's orders. Another customer's order is not found, exactly like an id that
+// does not exist, so order ids cannot be probed.
+func (s *Service) GetFor(ctx context.Context, customerID, id string) (Order, error) {
+	o, err := s.Get(ctx, id)
+	if err == nil && o.CustomerID != customerID {
+		return Order{}, apperr.New(apperr.NotFound, "order %s not found", id)
+	}
+	return o, err
+}
+
 // List returns up to limit of a customer's orders, newest first.
 func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Order, error) {
 	if !idPattern.MatchString(customerID) {
@@ -262,9 +276,10 @@ func (s *Service) List(ctx context.Context, customerID string, limit int) ([]Ord
 
 // RequestCancel asks the saga to cancel an order. It only publishes order.cancel-requested: shipping, which
 // alone knows whether the parcel has left, decides, and the order becomes CANCELLED (or SHIPPED) from its
-// answer. That is why the API answers 202 Accepted.
-func (s *Service) RequestCancel(ctx context.Context, id string) (Order, error) {
-	o, err := s.Get(ctx, id)
+// answer. That is why the API answers 202 Accepted. Only the customer who placed the order may cancel it: for
+// anyone else it is not found (see GetFor).
+func (s *Service) RequestCancel(ctx context.Context, customerID, id string) (Order, error) {
+	o, err := s.GetFor(ctx, customerID, id)
 	if err != nil {
 		return Order{}, err
 	}

@@ -141,9 +141,13 @@ func TestPlaceWithIdempotencyKey(t *testing.T) {
 		name        string
 		second      func(c *order.PlaceCommand)
 		wantErrCode apperr.Code
+		// wantNew: the second request is a new order, the key being another customer's.
+		wantNew bool
 	}{
 		{name: "same body replays the order", second: func(*order.PlaceCommand) {}},
 		{name: "different body conflicts", second: func(c *order.PlaceCommand) { c.Items[0].Quantity = 3 }, wantErrCode: apperr.Conflict},
+		{name: "another customer's key is a new key", wantNew: true,
+			second: func(c *order.PlaceCommand) { c.CustomerID, c.Items[0].Quantity = "c-7", 3 }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,6 +168,12 @@ func TestPlaceWithIdempotencyKey(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
+			if tc.wantNew {
+				assert.Equal(t, order.Created, placement)
+				assert.NotEqual(t, first.ID, replayed.ID)
+				assert.Len(t, f.pub.Of(events.OrderPlaced), 2)
+				return
+			}
 			assert.Equal(t, order.Replayed, placement)
 			assert.Equal(t, first.ID, replayed.ID)
 			assert.Len(t, f.pub.Of(events.OrderPlaced), 1, "a replay of a finished request publishes nothing")
@@ -356,7 +366,7 @@ func TestRequestCancel(t *testing.T) {
 				require.NoError(t, f.svc.OnShipmentDispatched(context.Background(), o.ID+"/shipment.dispatched",
 					events.ShipmentDispatchedData{OrderID: o.ID, ShipmentID: "s", TrackingNumber: "t"}))
 			}
-			_, err := f.svc.RequestCancel(context.Background(), o.ID)
+			_, err := f.svc.RequestCancel(context.Background(), o.CustomerID, o.ID)
 			assert.Equal(t, tc.wantCode, apperr.CodeOf(err))
 			want := 1
 			if tc.wantCode != "" {
@@ -367,9 +377,41 @@ func TestRequestCancel(t *testing.T) {
 	}
 	t.Run("unknown order", func(t *testing.T) {
 		t.Parallel()
-		_, err := newFixture(t).svc.RequestCancel(context.Background(), "nope")
+		_, err := newFixture(t).svc.RequestCancel(context.Background(), "c-42", "nope")
 		assert.Equal(t, apperr.NotFound, apperr.CodeOf(err))
 	})
+	t.Run("another customer's order is not found", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t)
+		o := f.place(t)
+		_, err := f.svc.RequestCancel(context.Background(), "c-7", o.ID)
+		assert.Equal(t, apperr.NotFound, apperr.CodeOf(err))
+		assert.Empty(t, f.pub.Of(events.OrderCancelRequested))
+	})
+}
+
+func TestGetForShowsOnlyOwnOrders(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	o := f.place(t)
+	tests := []struct {
+		name, customer, id string
+		wantCode           apperr.Code
+	}{
+		{name: "own order", customer: o.CustomerID, id: o.ID},
+		{name: "another customer's order", customer: "c-7", id: o.ID, wantCode: apperr.NotFound},
+		{name: "no such order", customer: o.CustomerID, id: "nope", wantCode: apperr.NotFound},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.svc.GetFor(context.Background(), tc.customer, tc.id)
+			assert.Equal(t, tc.wantCode, apperr.CodeOf(err))
+			if tc.wantCode == "" {
+				assert.Equal(t, o.ID, got.ID)
+			}
+		})
+	}
 }
 
 func TestListIsNewestFirstAndLimited(t *testing.T) {

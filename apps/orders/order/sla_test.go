@@ -76,7 +76,7 @@ func TestSweepRedrivesAnOrderPastItsSLA(t *testing.T) {
 		{
 			name: "cancellation requested and never answered",
 			prepare: func(t *testing.T, f *fixture, o order.Order) {
-				_, err := f.svc.RequestCancel(context.Background(), o.ID)
+				_, err := f.svc.RequestCancel(context.Background(), o.CustomerID, o.ID)
 				require.NoError(t, err)
 				require.NoError(t, f.svc.OnCancelRequested(context.Background(), o.ID+"/order.cancel-requested",
 					events.OrderCancelRequestedData{OrderID: o.ID, RequestedAt: f.now}))

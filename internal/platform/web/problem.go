@@ -29,6 +29,7 @@ type Problem struct {
 
 var statusByCode = map[apperr.Code]int{
 	apperr.Invalid:     http.StatusBadRequest,
+	apperr.Forbidden:   http.StatusForbidden,
 	apperr.NotFound:    http.StatusNotFound,
 	apperr.Conflict:    http.StatusConflict,
 	apperr.Unavailable: http.StatusServiceUnavailable,
