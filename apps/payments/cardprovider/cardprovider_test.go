@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -21,41 +22,52 @@ import (
 )
 
 // binding stands in for the sidecar's card-provider binding (bindings.http, errorIfNot2XX) in front of the
-// card simulator: it honours the path and errorIfNot2XX metadata, answers statusCode metadata, gives up after
-// a timeout, and fails the call when the connection is dropped — as daprd reports all three, as an error.
+// card simulator, served over real HTTP so a dropped connection is a real one: it honours the path and
+// errorIfNot2XX metadata, answers statusCode metadata, gives up after a timeout, and fails the call when the
+// connection is dropped — as daprd reports all three, as an error.
 type binding struct {
-	h    http.Handler
+	url  string
 	down bool
+}
+
+// simulator returns a binding in front of a fresh card simulator.
+func simulator(t *testing.T) *binding {
+	t.Helper()
+	srv := httptest.NewServer(sim.New().Handler())
+	t.Cleanup(srv.Close)
+	return &binding{url: srv.URL}
 }
 
 const timeout = 50 * time.Millisecond
 
-func (b *binding) Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) (out []byte, md map[string]string, err error) {
+func (b *binding) Invoke(ctx context.Context, operation string, data []byte, meta map[string]string) ([]byte, map[string]string, error) {
 	if b.down {
 		return nil, nil, errors.New("rpc error: code = Unavailable desc = connection refused")
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req := httptest.NewRequestWithContext(ctx, strings.ToUpper(operation), meta["path"], bytes.NewReader(data))
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(operation), b.url+meta["path"], bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, err
+	}
 	for k, v := range meta {
 		if k[0] >= 'A' && k[0] <= 'Z' {
 			req.Header.Set(k, v)
 		}
 	}
-	rec := httptest.NewRecorder()
-	defer func() {
-		if r := recover(); r != nil {
-			out, md, err = nil, nil, fmt.Errorf("rpc error: code = Internal desc = %v: EOF", r)
-		}
-	}()
-	b.h.ServeHTTP(rec, req)
-	if ctx.Err() != nil {
-		return nil, nil, fmt.Errorf("rpc error: code = Internal desc = %w", ctx.Err())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rpc error: code = Internal desc = %w", err)
 	}
-	if meta["errorIfNot2XX"] != "false" && rec.Code/100 != 2 {
-		return nil, nil, fmt.Errorf("rpc error: code = Internal desc = received status code %d", rec.Code)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rpc error: code = Internal desc = %w", err)
 	}
-	return rec.Body.Bytes(), map[string]string{"statusCode": strconv.Itoa(rec.Code)}, nil
+	if meta["errorIfNot2XX"] != "false" && resp.StatusCode/100 != 2 {
+		return nil, nil, fmt.Errorf("rpc error: code = Internal desc = received status code %d", resp.StatusCode)
+	}
+	return body, map[string]string{"statusCode": strconv.Itoa(resp.StatusCode)}, nil
 }
 
 func TestChargeAndLookupAgainstTheSimulator(t *testing.T) {
@@ -78,7 +90,7 @@ func TestChargeAndLookupAgainstTheSimulator(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			p := cardprovider.New(&binding{h: sim.New().Handler()}, "sk_test_0123456789")
+			p := cardprovider.New(simulator(t), "sk_test_0123456789")
 			key := "order-" + tc.token
 			charged, err := p.Charge(ctx, payment.ChargeRequest{IdempotencyKey: key, AmountCents: 100, Currency: "USD", CardToken: tc.token})
 			if tc.wantChargeErr != nil {
@@ -117,14 +129,14 @@ func TestProviderUnreachable(t *testing.T) {
 
 func TestLookupNeedsAValidKey(t *testing.T) {
 	t.Parallel()
-	p := cardprovider.New(&binding{h: sim.New().Handler()}, "sk_live_nope")
+	p := cardprovider.New(simulator(t), "sk_live_nope")
 	_, err := p.FindCharge(context.Background(), "k")
 	assert.ErrorIs(t, err, payment.ErrProviderUnavailable, "a 401 is not a missing charge")
 }
 
 func TestRefund(t *testing.T) {
 	t.Parallel()
-	p := cardprovider.New(&binding{h: sim.New().Handler()}, "sk_test_0123456789")
+	p := cardprovider.New(simulator(t), "sk_test_0123456789")
 	first, err := p.Refund(context.Background(), payment.RefundRequest{IdempotencyKey: "refund-o", ChargeID: "ch_1", AmountCents: 100})
 	require.NoError(t, err)
 	again, err := p.Refund(context.Background(), payment.RefundRequest{IdempotencyKey: "refund-o", ChargeID: "ch_1", AmountCents: 100})
