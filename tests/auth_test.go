@@ -2,7 +2,6 @@ package tests
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"orderflow/apps/devissuer/issuer"
+	"orderflow/internal/platform/auth/authtest"
 	"orderflow/tests/harness"
 )
 
@@ -24,19 +24,13 @@ type attacker struct {
 
 func startAttacker(t *testing.T) attacker {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	iss, err := issuer.New(url, "orderflow")
-	require.NoError(t, err)
-	srv.Config.Handler = iss.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
+	iss := authtest.New(t)
 	env := map[string]map[string]string{}
 	for _, app := range []string{"orders", "inventory", "deadletters"} {
-		env[app] = map[string]string{"AUTH_ISSUER": url}
+		env[app] = map[string]string{"AUTH_ISSUER": iss.URL()}
 	}
 	sys := harness.Start(t, harness.Options{Apps: []string{"orders", "inventory", "deadletters"}, Env: env})
-	return attacker{sys: sys, issuer: iss}
+	return attacker{sys: sys, issuer: iss.Issuer}
 }
 
 // bearer is the Authorization header of a token for sub with roles.

@@ -12,23 +12,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"orderflow/apps/devissuer/issuer"
 	"orderflow/internal/platform/auth"
+	"orderflow/internal/platform/auth/authtest"
 )
 
 // runningIssuer serves the development issuer as make run does, and returns its URL and a verifier trusting it.
 func runningIssuer(t *testing.T) (string, *auth.Verifier) {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	iss, err := issuer.New(url, "orderflow")
-	require.NoError(t, err)
-	srv.Config.Handler = iss.Handler()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	v, err := auth.New(auth.Config{Issuer: url, Audience: "orderflow"})
-	require.NoError(t, err)
-	return url, v
+	iss := authtest.New(t)
+	return iss.URL(), iss.Verifier
 }
 
 func TestPrintsATokenTheServicesAccept(t *testing.T) {
