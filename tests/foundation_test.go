@@ -109,7 +109,12 @@ func TestReadinessReflectsSidecarAndSubscriptions(t *testing.T) {
 	orders.StopSidecar()
 	live := harness.Do(t, http.MethodGet, orders.URL()+"/healthz", nil, nil)
 	assert.Equal(t, http.StatusOK, live.Status)
+	// The public port names the failing check; only the ops port says why (the sidecar's address).
 	notReady := harness.Do(t, http.MethodGet, orders.URL()+"/readyz", nil, nil)
 	assert.Equal(t, http.StatusServiceUnavailable, notReady.Status)
-	assert.Contains(t, string(notReady.Body), "sidecar")
+	assert.Contains(t, string(notReady.Body), `"name":"sidecar","ok":false`)
+	assert.NotContains(t, string(notReady.Body), "127.0.0.1")
+	why := harness.Do(t, http.MethodGet, orders.ReadyURL(), nil, nil)
+	assert.Equal(t, http.StatusServiceUnavailable, why.Status)
+	assert.Contains(t, string(why.Body), "sidecar not reachable at http://127.0.0.1:")
 }

@@ -47,5 +47,5 @@ func run(ctx context.Context) error {
 	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	srv := &http.Server{Addr: addr, Handler: sim.New().Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	return service.ListenAndServe(ctx, logger.WithField(logging.FieldApp, "cardsim"), srv, 5*time.Second)
+	return service.ListenAndServe(ctx, logger.WithField(logging.FieldApp, "cardsim"), 5*time.Second, service.Listener{Server: srv, Settings: "APP_HOST/APP_PORT"})
 }

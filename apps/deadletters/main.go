@@ -30,7 +30,7 @@ func (c Config) Validate() error { return errors.Join(c.Config.Validate(), c.Aut
 func main() { service.Main("deadletters", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("deadletters", 8085)}
+	cfg := Config{Config: service.Defaults("deadletters", 8085, 9185)}
 	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore)
 		verifier, err := auth.New(cfg.Auth)

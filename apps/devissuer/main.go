@@ -78,24 +78,8 @@ func run(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz", ok)
 	mux.HandleFunc("GET /readyz", ok)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s (APP_HOST/APP_PORT): %w", addr, err)
-	}
-	logger.WithFields(logrus.Fields{"addr": addr, "issuer": iss.URL(), "audience": cfg.Audience, "kid": iss.KeyID()}).
-		Warn("development OIDC issuer listening: it mints tokens for anyone who asks; never use it outside local development")
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-	case err := <-errc:
-		return err
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	logger.Info("stopped")
-	return nil
+	log := logger.WithField(logging.FieldApp, "devissuer")
+	log.WithFields(logrus.Fields{"issuer": iss.URL(), "audience": cfg.Audience, "kid": iss.KeyID()}).
+		Warn("development OIDC issuer: it mints tokens for anyone who asks; never use it outside local development")
+	return service.ListenAndServe(ctx, log, 5*time.Second, service.Listener{Server: srv, Settings: "APP_HOST/APP_PORT"})
 }

@@ -63,7 +63,7 @@ func demoCatalog(stockEach int) []stock.SeedProduct {
 func main() { service.Main("inventory", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("inventory", 8081)}
+	cfg := Config{Config: service.Defaults("inventory", 8081, 9181)}
 	return service.Serve(ctx, &cfg, func(ctx context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.ExpiryBinding)
 		verifier, err := auth.New(cfg.Auth)

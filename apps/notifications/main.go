@@ -35,7 +35,7 @@ func (c Config) Validate() error {
 func main() { service.Main("notifications", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("notifications", 8084)}
+	cfg := Config{Config: service.Defaults("notifications", 8084, 9184)}
 	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.EmailBinding)
 		svc := notify.NewService(

@@ -43,7 +43,7 @@ func (c Config) Validate() error {
 func main() { service.Main("orders", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("orders", 8080)}
+	cfg := Config{Config: service.Defaults("orders", 8080, 9180)}
 	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.SLABinding)
 		verifier, err := auth.New(cfg.Auth)

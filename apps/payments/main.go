@@ -31,7 +31,7 @@ type Config struct {
 func main() { service.Main("payments", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("payments", 8082)}
+	cfg := Config{Config: service.Defaults("payments", 8082, 9182)}
 	return service.Serve(ctx, &cfg, func(ctx context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.ProviderBinding, cfg.SecretStore)
 		apiKey, err := readSecret(ctx, d.Dapr, cfg.SecretStore, cfg.APIKeySecret)

@@ -24,7 +24,7 @@ type Config struct {
 func main() { service.Main("shipping", run) }
 
 func run(ctx context.Context) error {
-	cfg := Config{Config: service.Defaults("shipping", 8083)}
+	cfg := Config{Config: service.Defaults("shipping", 8083, 9183)}
 	return service.Serve(ctx, &cfg, func(_ context.Context, d *service.Deps) error {
 		d.Uses(cfg.StateStore, cfg.LabelsBinding)
 		svc := shipment.NewService(

@@ -204,12 +204,19 @@ func (c *checker) checkDaprDeployment(app App, d *typed[appsv1.Deployment]) {
 	}
 	c.checkAppPort(d.Ref, app, ctr)
 	c.checkHTTPProbe(d.Ref, ctr, "livenessProbe", ctr.LivenessProbe, "/healthz", app.Port)
-	c.checkHTTPProbe(d.Ref, ctr, "readinessProbe", ctr.ReadinessProbe, "/readyz", app.Port)
-
 	wantEnv := map[string]string{"APP_ID": app.ID, "APP_PORT": strconv.Itoa(app.Port), "APP_HOST": "0.0.0.0", "LOG_FORMAT": "json"}
 	for k, v := range app.Env {
 		wantEnv[k] = v
 	}
+	// The ops port answers readiness with its reasons; the kubelet probes the pod IP, so it listens on every
+	// interface, like the app port.
+	readyPort := app.Port
+	if ops, err := strconv.Atoi(app.Env["OPS_PORT"]); err == nil {
+		readyPort = ops
+		wantEnv["OPS_HOST"] = "0.0.0.0"
+	}
+	c.checkHTTPProbe(d.Ref, ctr, "readinessProbe", ctr.ReadinessProbe, "/readyz", readyPort)
+
 	c.checkEnv(d.Ref, ctr, wantEnv)
 	// The injector hands these Secrets to daprd only; the app needs the same values to talk to its sidecar.
 	c.checkTokenEnv(d.Ref, ctr, "DAPR_API_TOKEN", annotations.KeyAPITokenSecret, ann)
@@ -258,7 +265,7 @@ func (c *checker) checkHTTPProbe(ref Ref, ctr corev1.Container, field string, pr
 		c.addf(ref, "container %q: %s checks %q, not %s", ctr.Name, field, probe.HTTPGet.Path, path)
 	}
 	if got, ok := containerPort(ctr, probe.HTTPGet.Port); !ok || got != int32(port) {
-		c.addf(ref, "container %q: %s targets port %s, not the app port %d", ctr.Name, field, probe.HTTPGet.Port.String(), port)
+		c.addf(ref, "container %q: %s targets port %s, not %d", ctr.Name, field, probe.HTTPGet.Port.String(), port)
 	}
 }
 

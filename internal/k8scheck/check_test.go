@@ -1,6 +1,7 @@
 package k8scheck
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
 	"github.com/stretchr/testify/assert"
@@ -101,7 +103,7 @@ func TestCheckFindsBrokenManifests(t *testing.T) {
 				container(t, objs, "orders").Ports[0].ContainerPort = 9000
 				return objs
 			},
-			object: "Deployment orderflow/orders", message: `exposes ports [9000], not dapr.yaml's appPort 8080 for orders`,
+			object: "Deployment orderflow/orders", message: `exposes ports [9000 9180], not dapr.yaml's appPort 8080 for orders`,
 		},
 		{
 			name: "a dapr.yaml variable differs", overlay: "local",
@@ -255,6 +257,23 @@ func TestCheckFindsBrokenManifests(t *testing.T) {
 				return objs
 			},
 			object: "Deployment orderflow/orders", message: `readinessProbe checks "/healthz", not /readyz`,
+		},
+		{
+			name: "readiness probe on the public port", overlay: "azure",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				container(t, objs, "payments").ReadinessProbe.HTTPGet.Port = intstr.FromString("http")
+				return objs
+			},
+			object: "Deployment orderflow/payments", message: `readinessProbe targets port http, not 9182`,
+		},
+		{
+			name: "ops port only on loopback", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				ctr := container(t, objs, "shipping")
+				ctr.Env = slices.DeleteFunc(ctr.Env, func(e corev1.EnvVar) bool { return e.Name == "OPS_HOST" })
+				return objs
+			},
+			object: "Deployment orderflow/shipping", message: `lacks the variable OPS_HOST=0.0.0.0`,
 		},
 		{
 			name: "no memory limit", overlay: "local",

@@ -97,6 +97,13 @@ func (s *Spec) assignPorts(fresh bool) error {
 		}
 		*p = port
 	}
+	if _, ok := s.Env[OpsPortVar]; ok && fresh {
+		port, err := FreePort()
+		if err != nil {
+			return err
+		}
+		s.Env[OpsPortVar] = strconv.Itoa(port)
+	}
 	return nil
 }
 
@@ -138,14 +145,28 @@ func FreePort() (int, error) {
 	return 0, fmt.Errorf("no free TCP port between %d and %d", freePortLow, freePortHigh)
 }
 
+// OpsPortVar is the app setting (an env entry in the run file) naming the app's internal ops port, where it
+// answers /readyz with the reasons a check fails. The Dapr CLI knows nothing of it; the launcher waits for
+// readiness there and, when it assigns free ports, gives the ops port a free one too.
+const OpsPortVar = "OPS_PORT"
+
+// OpsPort is the app's ops port, or 0 when its env sets none (or not a number).
+func (s Spec) OpsPort() int {
+	p, _ := strconv.Atoi(s.Env[OpsPortVar])
+	return p
+}
+
 // portsInUse lists the spec's ports something already listens on, so a second `make run` fails with a clear
 // message instead of two half-started systems.
 func (s Spec) portsInUse() []string {
 	var busy []string
 	for name, p := range map[string]int{
 		"appPort": s.AppPort, "daprHTTPPort": s.DaprHTTPPort, "daprGRPCPort": s.DaprGRPCPort,
-		"daprInternalGRPCPort": s.DaprInternalGRPCPort, "metricsPort": s.MetricsPort,
+		"daprInternalGRPCPort": s.DaprInternalGRPCPort, "metricsPort": s.MetricsPort, "env " + OpsPortVar: s.OpsPort(),
 	} {
+		if p == 0 {
+			continue
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(p)))
 		if err != nil {
 			busy = append(busy, fmt.Sprintf("%s %d", name, p))

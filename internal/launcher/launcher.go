@@ -75,7 +75,7 @@ type App struct {
 }
 
 // Start launches the specs and returns once every sidecar answers /v1.0/healthz and every app answers
-// /readyz. On failure it stops what it started and explains which process is not ready and why.
+// /readyz (ReadyURL). On failure it stops what it started and explains which process is not ready and why.
 func Start(ctx context.Context, specs []Spec, opts Options) (*System, error) {
 	if opts.Console == nil {
 		opts.Console = os.Stdout
@@ -322,6 +322,15 @@ func (a *App) procs() []*proc {
 // URL is the app's base URL.
 func (a *App) URL() string { return "http://127.0.0.1:" + strconv.Itoa(a.Spec.AppPort) }
 
+// ReadyURL is where the app answers readiness: /readyz on its ops port when it has one (with the reasons a
+// check fails), else on its app port.
+func (a *App) ReadyURL() string {
+	if p := a.Spec.OpsPort(); p > 0 {
+		return "http://127.0.0.1:" + strconv.Itoa(p) + "/readyz"
+	}
+	return a.URL() + "/readyz"
+}
+
 // SidecarURL is the sidecar's HTTP API base URL.
 func (a *App) SidecarURL() string { return "http://127.0.0.1:" + strconv.Itoa(a.Spec.DaprHTTPPort) }
 
@@ -413,7 +422,7 @@ func (a *App) waitReady(ctx context.Context, timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	sidecar := a.SidecarURL() + "/v1.0/healthz"
-	ready := a.URL() + "/readyz"
+	ready := a.ReadyURL()
 	var last string
 	for {
 		for _, p := range a.procs() {

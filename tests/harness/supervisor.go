@@ -314,7 +314,7 @@ var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // podReady reports whether a's sidecar is healthy and a answers /readyz (the spy's in-process app included).
 func podReady(ctx context.Context, a *launcher.App) bool {
-	for _, url := range []string{a.SidecarURL() + "/v1.0/healthz", a.URL() + "/readyz"} {
+	for _, url := range []string{a.SidecarURL() + "/v1.0/healthz", a.ReadyURL()} {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return false

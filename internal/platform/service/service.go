@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -39,13 +41,17 @@ func Main(app string, run func(ctx context.Context) error) {
 	}
 }
 
-// Config is the part of every app's configuration the platform owns. Apps embed it and pre-fill AppID and
-// Port with their own defaults before loading; the Dapr CLI and the launcher inject APP_ID, APP_PORT,
-// DAPR_HTTP_PORT and DAPR_GRPC_PORT.
+// Config is the part of every app's configuration the platform owns. Apps embed it and pre-fill AppID, Port
+// and OpsPort with their own defaults before loading; the Dapr CLI and the launcher inject APP_ID, APP_PORT,
+// DAPR_HTTP_PORT and DAPR_GRPC_PORT, and dapr.yaml sets OPS_PORT.
 type Config struct {
-	AppID           string        `env:"APP_ID"`
-	Host            string        `env:"APP_HOST" envDefault:"127.0.0.1"`
-	Port            int           `env:"APP_PORT"`
+	AppID string `env:"APP_ID"`
+	Host  string `env:"APP_HOST" envDefault:"127.0.0.1"`
+	Port  int    `env:"APP_PORT"`
+	// OpsHost and OpsPort are the internal ops listener: /healthz, and /readyz with the reasons a check fails.
+	// It is for the launcher, probes and operators, never for customers (Kubernetes exposes no Service for it).
+	OpsHost         string        `env:"OPS_HOST" envDefault:"127.0.0.1"`
+	OpsPort         int           `env:"OPS_PORT"`
 	DaprHTTPPort    int           `env:"DAPR_HTTP_PORT" envDefault:"3500"`
 	DaprGRPCPort    int           `env:"DAPR_GRPC_PORT" envDefault:"50001"`
 	DaprAPIToken    string        `env:"DAPR_API_TOKEN" secret:"true"`
@@ -57,21 +63,28 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 }
 
-// Defaults returns a Config pre-filled with an app's own id and port, to be overridden by the environment.
-func Defaults(appID string, port int) Config {
-	return Config{AppID: appID, Port: port}
+// Defaults returns a Config pre-filled with an app's own id, port and ops port, to be overridden by the
+// environment.
+func Defaults(appID string, port, opsPort int) Config {
+	return Config{AppID: appID, Port: port, OpsPort: opsPort}
 }
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
 	var errs []error
-	for name, port := range map[string]int{"APP_PORT": c.Port, "DAPR_HTTP_PORT": c.DaprHTTPPort, "DAPR_GRPC_PORT": c.DaprGRPCPort} {
-		if port < 1 || port > 65535 {
+	ports := map[string]int{"APP_PORT": c.Port, "OPS_PORT": c.OpsPort, "DAPR_HTTP_PORT": c.DaprHTTPPort, "DAPR_GRPC_PORT": c.DaprGRPCPort}
+	for _, name := range slices.Sorted(maps.Keys(ports)) {
+		if port := ports[name]; port < 1 || port > 65535 {
 			errs = append(errs, fmt.Errorf("%s must be a TCP port (1-65535), got %d", name, port))
 		}
 	}
-	if c.Port == c.DaprHTTPPort || c.Port == c.DaprGRPCPort {
-		errs = append(errs, fmt.Errorf("APP_PORT %d collides with the sidecar's DAPR_HTTP_PORT/DAPR_GRPC_PORT", c.Port))
+	for _, own := range []string{"APP_PORT", "OPS_PORT"} {
+		if p := ports[own]; p == c.DaprHTTPPort || p == c.DaprGRPCPort {
+			errs = append(errs, fmt.Errorf("%s %d collides with the sidecar's DAPR_HTTP_PORT/DAPR_GRPC_PORT", own, p))
+		}
+	}
+	if c.Port == c.OpsPort {
+		errs = append(errs, fmt.Errorf("OPS_PORT %d must differ from APP_PORT", c.OpsPort))
 	}
 	if c.AppID == "" {
 		errs = append(errs, errors.New("APP_ID must not be empty"))
@@ -137,7 +150,7 @@ func run(ctx context.Context, log *logrus.Entry, cfg Config, setup func(ctx cont
 	}
 	defer client.Close()
 
-	engine := web.NewEngine(log)
+	engine, ops := web.NewEngine(log), web.NewEngine(log)
 	components := []string{cfg.PubSub}
 	d := &Deps{
 		Config:    cfg,
@@ -152,55 +165,76 @@ func run(ctx context.Context, log *logrus.Entry, cfg Config, setup func(ctx cont
 		return fmt.Errorf("setting up %s: %w", cfg.AppID, err)
 	}
 	sidecarHealthy := daprx.SidecarHealthy(&http.Client{Timeout: 2 * time.Second}, cfg.DaprHTTPPort)
-	web.RegisterHealth(engine,
+	web.RegisterHealth(engine, ops,
 		web.Check{Name: "sidecar", Func: sidecarHealthy},
 		web.Check{Name: "components", Func: daprx.ComponentsLoaded(client, components)},
 		web.Check{Name: "subscriptions", Func: daprx.SubscriptionsRegistered(client, cfg.PubSub, d.Events.Topics(), d.Events.SubscriptionsStarted)},
 	)
 
-	srv := &http.Server{
-		Addr:              net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
-		Handler:           engine,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-	}
+	srv := newServer(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), engine)
 	// HTTP/2 without TLS too, so a sidecar may run with --app-protocol h2c (make bench -app-protocol h2c).
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
+	opsSrv := newServer(net.JoinHostPort(cfg.OpsHost, strconv.Itoa(cfg.OpsPort)), ops)
 	// daprd cannot finish starting before the app listens; if it already has, it was started for an earlier
 	// process of this app.
 	if sidecarHealthy(ctx) == nil {
 		d.Events.SidecarAlreadyRunning()
 	}
-	return ListenAndServe(ctx, log, srv, cfg.ShutdownTimeout)
+	return ListenAndServe(ctx, log, cfg.ShutdownTimeout, Listener{srv, "APP_HOST/APP_PORT"}, Listener{opsSrv, "OPS_HOST/OPS_PORT"})
 }
 
-// ListenAndServe serves srv on srv.Addr until ctx is cancelled, then shuts it down, giving in-flight requests
-// up to shutdownTimeout. It is the serving half of Serve, for a process without a sidecar (apps/cardsim).
-func ListenAndServe(ctx context.Context, log *logrus.Entry, srv *http.Server, shutdownTimeout time.Duration) error {
-	ln, err := net.Listen("tcp", srv.Addr)
-	if err != nil {
-		return fmt.Errorf("listening on %s (APP_HOST/APP_PORT): %w", srv.Addr, err)
+func newServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.WithField("addr", srv.Addr).Info("listening")
+}
 
+// Listener is a server and the settings that choose its address, which a listen error names.
+type Listener struct {
+	Server   *http.Server
+	Settings string
+}
+
+// ListenAndServe serves every listener on its server's Addr until ctx is cancelled or one of them fails, then
+// shuts them all down, giving in-flight requests up to shutdownTimeout. It is the serving half of Serve, for a
+// process without a sidecar too (apps/cardsim).
+func ListenAndServe(ctx context.Context, log *logrus.Entry, shutdownTimeout time.Duration, listeners ...Listener) error {
+	serveErr := make(chan error, len(listeners))
+	var started []*http.Server
 	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("shutdown requested")
-	case err := <-serveErr:
-		runErr = fmt.Errorf("http server: %w", err)
+	for _, l := range listeners {
+		ln, err := net.Listen("tcp", l.Server.Addr)
+		if err != nil {
+			runErr = fmt.Errorf("listening on %s (%s): %w", l.Server.Addr, l.Settings, err)
+			break
+		}
+		started = append(started, l.Server)
+		go func() { serveErr <- l.Server.Serve(ln) }()
+		log.WithField("addr", l.Server.Addr).Info("listening")
+	}
+
+	if runErr == nil {
+		select {
+		case <-ctx.Done():
+			log.Info("shutdown requested")
+		case err := <-serveErr:
+			runErr = fmt.Errorf("http server: %w", err)
+		}
 	}
 
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.WithError(err).WithField("timeout", shutdownTimeout).Warn("in-flight requests did not finish within the shutdown timeout")
+	for _, srv := range started {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			log.WithError(err).WithField("timeout", shutdownTimeout).Warn("in-flight requests did not finish within the shutdown timeout")
+		}
 	}
 	log.Info("stopped")
 	return runErr

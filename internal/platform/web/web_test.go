@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -119,5 +120,57 @@ func TestRequireAppToken(t *testing.T) {
 		rec := httptest.NewRecorder()
 		e.ServeHTTP(rec, req)
 		assert.Equal(t, want, rec.Code, "token %q", header)
+	}
+}
+
+func TestReadinessTellsWhyOnlyOnTheOpsPort(t *testing.T) {
+	t.Parallel()
+	silent := logrus.New()
+	silent.SetLevel(logrus.PanicLevel)
+	public, ops := web.NewEngine(logrus.NewEntry(silent)), web.NewEngine(logrus.NewEntry(silent))
+	failing := errors.New("component orders-store not loaded by sidecar 127.0.0.1:3500")
+	web.RegisterHealth(public, ops,
+		web.Check{Name: "sidecar", Func: func(context.Context) error { return nil }},
+		web.Check{Name: "components", Func: func(context.Context) error { return failing }},
+	)
+	get := func(e *gin.Engine, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec
+	}
+	tests := []struct {
+		name   string
+		engine *gin.Engine
+		reason bool
+	}{
+		{"public port: which check fails, not why", public, false},
+		{"ops port: why it fails", ops, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			assert.Equal(t, http.StatusOK, get(tc.engine, "/healthz").Code)
+			rec := get(tc.engine, "/readyz")
+			assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+			var body struct {
+				Status string `json:"status"`
+				Checks []struct {
+					Name  string `json:"name"`
+					OK    bool   `json:"ok"`
+					Error string `json:"error"`
+				} `json:"checks"`
+			}
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			assert.Equal(t, "not ready", body.Status)
+			require.Len(t, body.Checks, 2)
+			assert.True(t, body.Checks[0].OK)
+			assert.False(t, body.Checks[1].OK)
+			if tc.reason {
+				assert.Equal(t, failing.Error(), body.Checks[1].Error)
+			} else {
+				assert.NotContains(t, rec.Body.String(), "orders-store")
+				assert.NotContains(t, rec.Body.String(), "127.0.0.1")
+			}
+		})
 	}
 }
