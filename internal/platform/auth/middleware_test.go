@@ -80,7 +80,7 @@ func TestRequire(t *testing.T) {
 				parts[1] = strings.Split(mint(t, ti.issuer(), "c-43", "admin"), ".")[1]
 				return "Bearer " + strings.Join(parts, ".")
 			},
-			status: http.StatusUnauthorized, detail: auth.DetailInvalid, challenge: invalid, reason: "failed to verify id token signature"},
+			status: http.StatusUnauthorized, detail: auth.DetailInvalid, challenge: invalid, reason: "verifies the signature"},
 		{name: "expired", path: "/me",
 			header: func(t *testing.T, ti *testIssuer) string {
 				return "Bearer " + sign(t, ti.issuer(), map[string]any{"iat": now.Add(-2 * time.Hour).Unix(), "nbf": nil, "exp": now.Add(-2 * auth.ClockSkew).Unix()})
@@ -128,7 +128,7 @@ func TestRequire(t *testing.T) {
 				require.NoError(t, err)
 				return "Bearer " + mint(t, stranger, "c-42")
 			},
-			status: http.StatusUnauthorized, detail: auth.DetailInvalid, challenge: invalid, reason: "failed to verify id token signature"},
+			status: http.StatusUnauthorized, detail: auth.DetailInvalid, challenge: invalid, reason: "verifies the signature"},
 
 		{name: "missing role", path: "/admin",
 			header: func(t *testing.T, ti *testIssuer) string { return "Bearer " + mint(t, ti.issuer(), "c-42", "support") },
@@ -185,6 +185,22 @@ func TestRotatedKeyIsFetchedOnUnknownKid(t *testing.T) {
 	assert.Equal(t, int32(2), ti.jwksGets.Load())
 
 	assert.Equal(t, http.StatusUnauthorized, call(e, "/me", "Bearer "+old).Code, "a key the issuer retired no longer verifies")
+}
+
+func TestUnknownKidsFetchTheKeysAtMostOncePerInterval(t *testing.T) {
+	t.Parallel()
+	ti := newTestIssuer(t)
+	v, err := auth.New(auth.Config{Issuer: ti.url, Audience: audience, JWKSRefreshInterval: time.Hour})
+	require.NoError(t, err)
+	e, _ := newEngine(v)
+	require.Equal(t, http.StatusOK, call(e, "/me", "Bearer "+mint(t, ti.issuer(), "c-1")).Code)
+	require.Equal(t, int32(1), ti.jwksGets.Load())
+
+	other := ti.rotate(t)
+	for range 5 {
+		assert.Equal(t, http.StatusUnauthorized, call(e, "/me", "Bearer "+mint(t, other, "c-2")).Code)
+	}
+	assert.Equal(t, int32(1), ti.jwksGets.Load(), "tokens with key ids the service does not know cost no fetch within the interval")
 }
 
 func TestUnreachableIssuerAnswers503UntilItIsBack(t *testing.T) {

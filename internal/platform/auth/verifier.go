@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
@@ -36,6 +37,9 @@ const DefaultRoleClaim = "roles"
 // algorithms are the only signature algorithms accepted: asymmetric, so that holding the issuer's public key
 // (anyone can) never allows signing, and never "none".
 var algorithms = []string{oidc.RS256, oidc.ES256}
+
+// signingAlgorithms is algorithms for go-jose.
+var signingAlgorithms = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 
 const (
 	// discoveryRetry is the least time between two discovery attempts while the issuer cannot be reached, so
@@ -53,6 +57,10 @@ type Config struct {
 	Audience string `env:"AUTH_AUDIENCE"`
 	// RoleClaim names the claim holding the caller's roles (a string or an array of strings).
 	RoleClaim string `env:"AUTH_ROLE_CLAIM" envDefault:"roles"`
+	// JWKSRefreshInterval is the least time between two fetches of the issuer's keys: a token whose key id is
+	// unknown makes the service fetch them again (how providers rotate keys) unless it did less than this ago,
+	// so tokens with made-up key ids cannot flood the provider. Zero fetches for every such token.
+	JWKSRefreshInterval time.Duration `env:"AUTH_JWKS_REFRESH_INTERVAL" envDefault:"10s"`
 }
 
 // Validate implements config.Validator. An unset issuer or audience is an error rather than "no
@@ -66,6 +74,9 @@ func (c Config) Validate() error {
 	}
 	if c.Audience == "" {
 		errs = append(errs, errors.New("AUTH_AUDIENCE is required"))
+	}
+	if c.JWKSRefreshInterval < 0 {
+		errs = append(errs, fmt.Errorf("AUTH_JWKS_REFRESH_INTERVAL must not be negative, got %s", c.JWKSRefreshInterval))
 	}
 	return errors.Join(errs...)
 }
@@ -183,7 +194,15 @@ func (v *Verifier) verifier(ctx context.Context) (*oidc.IDTokenVerifier, error) 
 		v.notBefore = time.Now().Add(discoveryRetry)
 		return nil, fmt.Errorf("%w: discovery at %s: %w", ErrUnavailable, v.cfg.Issuer, err)
 	}
-	v.oidc = provider.Verifier(&oidc.Config{
+	var endpoints struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := provider.Claims(&endpoints); err != nil || endpoints.JWKS == "" {
+		v.notBefore = time.Now().Add(discoveryRetry)
+		return nil, fmt.Errorf("%w: discovery at %s names no jwks_uri", ErrUnavailable, v.cfg.Issuer)
+	}
+	keys := &keySet{client: v.client, url: endpoints.JWKS, minInterval: v.cfg.JWKSRefreshInterval}
+	v.oidc = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SupportedSigningAlgs: algorithms,
 		// Checked in Verify with ClockSkew instead.
