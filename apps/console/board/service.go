@@ -85,6 +85,9 @@ func NewService(orders OrderStore, index IndexStore, size int, now func() time.T
 	}, nil
 }
 
+// Size is how many orders the board shows.
+func (s *Service) Size() int { return s.size }
+
 // Load fills the window from the store, so a restarted console shows the board it had.
 func (s *Service) Load(ctx context.Context) error {
 	shards, err := s.index.GetMany(ctx, shardKeys())
