@@ -124,7 +124,7 @@ func (c *console) do(method, target string, form url.Values, cookies ...*http.Co
 func placed(id, customer string) board.Event {
 	return board.Event{ID: events.ID(id, events.OrderPlaced), Kind: events.OrderPlaced, Source: "orders", Time: time.Now(),
 		TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
-		Data: events.OrderPlacedData{OrderID: id, CustomerID: customer, Items: []events.Item{{SKU: "SKU-1", Quantity: 1}}, PlacedAt: time.Now()}}
+		Data:    events.OrderPlacedData{OrderID: id, CustomerID: customer, Items: []events.Item{{SKU: "SKU-1", Quantity: 1}}, PlacedAt: time.Now()}}
 }
 
 func cookie(rec *httptest.ResponseRecorder, name string) *http.Cookie {
@@ -508,5 +508,3 @@ func TestHealthShowsWhatEachReadyzSays(t *testing.T) {
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.Contains(t, rec.Body.String(), `<tr id="sku-SKU-1" data-sku="SKU-1">`)
 }
-
-

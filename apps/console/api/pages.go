@@ -188,15 +188,15 @@ func quantity(raw string) (int, error) {
 }
 
 type orderView struct {
-	ID                                                 string
-	Record                                             *board.Order
-	Orders                                             *services.Order
-	Payment                                            *services.Payment
-	Shipment                                           *services.Shipment
-	Mail                                               *services.Mail
-	OrdersNote, PaymentNote, ShipmentNote, MailNote    string
-	TraceLink                                          string
-	Cancellable                                        bool
+	ID                                              string
+	Record                                          *board.Order
+	Orders                                          *services.Order
+	Payment                                         *services.Payment
+	Shipment                                        *services.Shipment
+	Mail                                            *services.Mail
+	OrdersNote, PaymentNote, ShipmentNote, MailNote string
+	TraceLink                                       string
+	Cancellable                                     bool
 }
 
 // order shows one order. Who may see it: its customer — orders answers them with the order (orders decides),
