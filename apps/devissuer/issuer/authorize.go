@@ -234,8 +234,11 @@ func (i *Issuer) authorizeChecks(w http.ResponseWriter, r *http.Request, req aut
 func renderLogin(w http.ResponseWriter, status int, v loginView) {
 	v.Client, v.Redirect = v.Request.ClientID, v.Request.RedirectURI
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	// The page is framed by nobody and runs no script.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// The page is framed by nobody and runs no script. Its form may go here and, since browsers apply
+	// form-action to the redirect that answers a form too, on to the client's redirect URI (checked: loopback).
+	back, _ := url.Parse(v.Request.RedirectURI)
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+
+		back.Scheme+"://"+back.Host+"; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_ = loginPage.Execute(w, v)

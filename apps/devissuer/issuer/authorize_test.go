@@ -54,6 +54,8 @@ func login(t *testing.T, authURL, sub string, admin bool) *url.URL {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode, "the login page")
+	// Browsers apply form-action to the redirect answering the form: the client's origin must be allowed.
+	assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "form-action 'self' http://127.0.0.1:8087;")
 	u, err := url.Parse(authURL)
 	require.NoError(t, err)
 	form := u.Query()
