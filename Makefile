@@ -27,10 +27,12 @@ unit: ## unit tests only (each micro-benchmark runs once too, so none rots)
 	$(require_go)
 	$(GO) test -race -count=1 -bench . -benchtime 1x $$($(GO) list ./... | grep -v '^orderflow/tests')
 
-integration: ## integration tests only (real daprd + the machine's brokers and stores; includes the short chaos run)
+# -artifacts keeps what tests save for people to look at (the browser tests' screenshots) in results/_artifacts.
+integration: ## integration tests only (real daprd + the machine's brokers and stores; includes the short chaos run and the browser tests)
 	$(require_go)
+	@mkdir -p results
 	@daprd="$$(tools/daprd.sh)" || exit 1; \
-	  DAPRD="$$daprd" $(GO) test -count=1 -timeout 25m ./tests/...
+	  DAPRD="$$daprd" $(GO) test -count=1 -timeout 25m -artifacts -outputdir "$(CURDIR)/results" ./tests/...
 
 CHAOS_ORDERS ?= 2000
 CHAOS_MIN_KILLS ?= 20

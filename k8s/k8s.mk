@@ -7,7 +7,7 @@
 #   make k8s-generate                copy components/ into k8s/*/generated/ (after editing components/)
 #   make k8s-check                   render and validate every overlay (also part of make test)
 
-K8S_APPS     := orders inventory payments shipping notifications deadletters cardsim
+K8S_APPS     := orders inventory payments shipping notifications deadletters console cardsim
 K8S_OVERLAYS := local aws azure gcp
 REGISTRY     ?= orderflow
 TAG          ?= dev

@@ -62,6 +62,7 @@ if [[ -z "$why" ]]; then
     sed "s#\./components/redis#./components/${profile}#" dapr.yaml > "$runfile"
   fi
   say "using the Dapr CLI: dapr run -f $runfile (Ctrl-C stops everything)"
+  say "the operations console will be at http://127.0.0.1:8087 once its app logs 'listening'"
   dapr run -f "$runfile" &
   cli=$!
   forward() { say "stopping: forwarding $1 to the Dapr CLI (pid $cli)"; kill -TERM "$cli" 2>/dev/null || true; }

@@ -1,6 +1,7 @@
 // Command devissuer serves the development OpenID Connect issuer (apps/devissuer/issuer) that `make run` uses
-// in place of a real identity provider: OIDC discovery, a JWKS, and POST /token, which mints a token for any
-// subject and roles (go run ./tools/token). Like apps/cardsim it is a stand-in for a third party, not part of
+// in place of a real identity provider: OIDC discovery, a JWKS, POST /token, which mints a token for any
+// subject and roles (go run ./tools/token), and the authorization code flow with PKCE (GET /authorize: a login
+// page without a password) through which the console logs people in. Like apps/cardsim it is a stand-in for a third party, not part of
 // orderflow proper, and uses no Dapr API.
 //
 // DEVELOPMENT ONLY. It authenticates nobody: whoever reaches it gets an admin token. It listens on 127.0.0.1

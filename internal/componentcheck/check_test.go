@@ -10,7 +10,7 @@ import (
 
 // The services' component names (README: every profile defines exactly these).
 var serviceComponents = []string{
-	"card-provider", "deadletters-store", "email", "inventory-store", "notifications-store", "orders-store",
+	"card-provider", "console-store", "deadletters-store", "email", "inventory-store", "notifications-store", "orders-store",
 	"payments-store", "pubsub", "secretstore", "shipping-labels", "shipping-store",
 }
 

@@ -48,13 +48,14 @@ var simulators = map[string]string{
 // LABELS_BINDING, CARD_PROVIDER_BINDING, SECRET_STORE, EXPIRY_BINDING and SLA_BINDING in apps/*/main.go). Every overlay
 // must define each exactly once, and a component's scopes must include the apps that use it.
 var requiredComponents = map[string][]string{
-	"pubsub":              {"orders", "inventory", "payments", "shipping", "notifications", "deadletters"},
+	"pubsub":              {"orders", "inventory", "payments", "shipping", "notifications", "deadletters", "console"},
 	"orders-store":        {"orders"},
 	"inventory-store":     {"inventory"},
 	"payments-store":      {"payments"},
 	"shipping-store":      {"shipping"},
 	"notifications-store": {"notifications"},
 	"deadletters-store":   {"deadletters"},
+	"console-store":       {"console"},
 	"email":               {"notifications"},
 	"shipping-labels":     {"shipping"},
 	"card-provider":       {"payments"},

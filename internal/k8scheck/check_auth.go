@@ -8,7 +8,7 @@ import (
 
 // authenticatedApps are the apps whose APIs take bearer tokens (their Config embeds auth.Config): each refuses
 // to start without authSettings, so every overlay must give them values.
-var authenticatedApps = []string{"orders", "inventory", "deadletters"}
+var authenticatedApps = []string{"orders", "inventory", "deadletters", "console"}
 
 // authSettings are the settings of internal/platform/auth that have no default.
 var authSettings = []string{"AUTH_ISSUER", "AUTH_AUDIENCE"}

@@ -10,6 +10,7 @@ import (
 
 	componentsv1alpha1 "github.com/dapr/dapr/pkg/apis/components/v1alpha1"
 	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
 )
 
 // scaler is how KEDA watches the backlog of one kind of Dapr pub/sub, given how that component names the
@@ -131,8 +132,13 @@ func (c *checker) checkScaling() {
 			c.addf(c.missing("HorizontalPodAutoscaler", publicAPI), "missing: the public API %s scales on an HPA with at least %d replicas", publicAPI, minPublicAPIReplicas)
 		}
 	}
+	for app, why := range singleReplica {
+		if d := c.deployment(app); d != nil {
+			c.checkSingleReplica(d, why, autoscalers[app])
+		}
+	}
 	for _, app := range c.p.Subscribers() {
-		if app == publicAPI || simulators[app] != "" || c.deployment(app) == nil {
+		if app == publicAPI || simulators[app] != "" || singleReplica[app] != "" || c.deployment(app) == nil {
 			continue
 		}
 		n := 0
@@ -144,6 +150,25 @@ func (c *checker) checkScaling() {
 		if n == 0 {
 			c.addf(c.missing("ScaledObject", app), "missing: %s subscribes to %s and scales with KEDA on its backlog", app, strings.Join(c.p.Topics(app), ", "))
 		}
+	}
+}
+
+// singleReplica are the subscribers that run exactly one replica, not scaled on their backlog, and why.
+var singleReplica = map[string]string{
+	"console": "its live pages are fed in-process by the replica that applied each event; a second replica would share its consumer group and see half of them",
+}
+
+// checkSingleReplica checks that a single-replica app says so: replicas 1, no autoscaler, and the Recreate
+// strategy, so that a rollout never runs two (a rolling update would, for a while).
+func (c *checker) checkSingleReplica(d *typed[appsv1.Deployment], why string, scalers []Ref) {
+	if len(scalers) > 0 {
+		c.addf(scalers[0], "scales %s, which runs one replica: %s", d.V.Name, why)
+	}
+	if d.V.Spec.Replicas == nil || *d.V.Spec.Replicas != 1 {
+		c.addf(d.Ref, "must set replicas: 1: %s", why)
+	}
+	if d.V.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		c.addf(d.Ref, "must use the Recreate strategy, so a rollout never runs two replicas: %s", why)
 	}
 }
 

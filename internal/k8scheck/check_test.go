@@ -570,6 +570,30 @@ func TestCheckFindsBrokenManifests(t *testing.T) {
 			object: "ScaledObject orderflow/notifications", message: "missing: notifications subscribes to",
 		},
 		{
+			name: "the console scaled to two replicas", overlay: "gcp",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "console").Spec.Replicas = ptr.To[int32](2)
+				return objs
+			},
+			object: "Deployment orderflow/console", message: "must set replicas: 1: its live pages are fed in-process",
+		},
+		{
+			name: "the console rolled out with a rolling update", overlay: "local",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				app(t, objs, "console").Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RollingUpdateDeploymentStrategyType}
+				return objs
+			},
+			object: "Deployment orderflow/console", message: "must use the Recreate strategy",
+		},
+		{
+			name: "the console without the identity provider's settings", overlay: "aws",
+			mutate: func(t *testing.T, objs []Object) []Object {
+				container(t, objs, "console").EnvFrom = container(t, objs, "console").EnvFrom[1:]
+				return objs
+			},
+			object: "Deployment orderflow/console", message: `container "app" gets no AUTH_ISSUER`,
+		},
+		{
 			name: "public API below two replicas", overlay: "local",
 			mutate: func(t *testing.T, objs []Object) []Object {
 				get[autoscalingv2.HorizontalPodAutoscaler](t, objs, "orders").Spec.MinReplicas = ptr.To[int32](1)

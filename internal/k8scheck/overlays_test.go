@@ -11,14 +11,14 @@ import (
 // a deliberate change to the deployment.
 func TestOverlays(t *testing.T) {
 	t.Parallel()
-	// Shared by every overlay: the Namespace, the six Dapr services (ServiceAccount, Service, Deployment,
-	// PodDisruptionBudget) and the orders HPA, six network policies, the Configuration, the Resiliency, 30
-	// Subscriptions and 13 Components (the profile's eleven plus the reservation-expiry and order-sla cron
-	// bindings).
+	// Shared by every overlay: the Namespace, the seven Dapr services (ServiceAccount, Service, Deployment,
+	// PodDisruptionBudget) and the orders HPA, nine network policies, the Configuration, the Resiliency, 42
+	// Subscriptions and 14 Components (the profile's twelve plus the reservation-expiry and order-sla cron
+	// bindings), and the ConfigMaps orderflow-auth and orderflow-console.
 	cloud := map[string]int{
-		"Namespace": 1, "ServiceAccount": 6, "Service": 6, "Deployment": 6, "PodDisruptionBudget": 6,
-		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 7, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-		"Component": 13, "ConfigMap": 1, "ScaledObject": 5, "TriggerAuthentication": 1,
+		"Namespace": 1, "ServiceAccount": 7, "Service": 7, "Deployment": 7, "PodDisruptionBudget": 7,
+		"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 42,
+		"Component": 14, "ConfigMap": 2, "ScaledObject": 5, "TriggerAuthentication": 1,
 	}
 	tests := []struct {
 		overlay string
@@ -29,9 +29,9 @@ func TestOverlays(t *testing.T) {
 			// policies and the sidecars' egress to them, and payments' right to read its API key Secret.
 			overlay: "local",
 			counts: map[string]int{
-				"Namespace": 1, "ServiceAccount": 8, "Service": 8, "Deployment": 8, "PodDisruptionBudget": 6,
-				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 10, "Configuration": 1, "Resiliency": 1, "Subscription": 30,
-				"Component": 13, "ConfigMap": 1, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
+				"Namespace": 1, "ServiceAccount": 9, "Service": 9, "Deployment": 9, "PodDisruptionBudget": 7,
+				"HorizontalPodAutoscaler": 1, "NetworkPolicy": 13, "Configuration": 1, "Resiliency": 1, "Subscription": 42,
+				"Component": 14, "ConfigMap": 2, "ScaledObject": 5, "TriggerAuthentication": 1, "Role": 1, "RoleBinding": 1,
 			},
 		},
 		{overlay: "aws", counts: cloud},

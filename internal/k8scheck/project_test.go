@@ -19,7 +19,7 @@ func TestLoadProjectReadsTheRepository(t *testing.T) {
 	assert.Equal(t, "15m", inventory.Env["RESERVATION_TTL"])
 	assert.Equal(t, []string{"order.cancelled", "stock.reserved"}, p.Topics("payments"))
 	// dapr.yaml lists the services in saga order with orders, the public API, last.
-	assert.Equal(t, []string{"inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, p.Subscribers())
+	assert.Equal(t, []string{"inventory", "payments", "shipping", "notifications", "deadletters", "console", "orders"}, p.Subscribers())
 	assert.Empty(t, p.Topics("cardsim"))
 }
 

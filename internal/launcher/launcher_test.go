@@ -29,7 +29,7 @@ func TestLoadProjectRunFile(t *testing.T) {
 		ids[i] = s.ID
 	}
 	// The CLI starts apps in file order without waiting: dependencies first, the public API last.
-	assert.Equal(t, []string{"devissuer", "cardsim", "inventory", "payments", "shipping", "notifications", "deadletters", "orders"}, ids)
+	assert.Equal(t, []string{"devissuer", "cardsim", "inventory", "payments", "shipping", "notifications", "deadletters", "console", "orders"}, ids)
 	orders := specs[len(specs)-1]
 	assert.Equal(t, "orders", orders.ID)
 	assert.Equal(t, root, orders.Dir)
@@ -162,7 +162,7 @@ func TestIsolationRendersTheProjectResources(t *testing.T) {
 		Overrides: map[string]map[string]string{"pubsub": {"redisHost": "127.0.0.1:1"}},
 	}
 	dir, err := iso.render([]string{filepath.Join(root, "components/shared"), filepath.Join(root, "components/redis")},
-		[]string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"})
+		[]string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters", "console"})
 	require.NoError(t, err)
 
 	docs := readDocs(t, dir)

@@ -42,10 +42,11 @@ func (s *System) Bearer(t testing.TB, sub string, roles ...string) map[string]st
 	return map[string]string{"Authorization": "Bearer " + s.Token(t, sub, roles...)}
 }
 
-// withIssuer adds devissuer to a partial run that has an authenticated app.
+// withIssuer adds devissuer to a partial run that has an authenticated app (or the console, which signs people
+// in there).
 func withIssuer(only []string) []string {
 	if len(only) == 0 || slices.Contains(only, "devissuer") || !slices.ContainsFunc(only, func(app string) bool {
-		return slices.Contains(authenticatedApps, app)
+		return slices.Contains(authenticatedApps, app) || app == ConsoleApp
 	}) {
 		return only
 	}

@@ -75,7 +75,7 @@ func backendFor(profile string) (backend, error) {
 }
 
 // storeApps are the services that own a state store (<app>-store).
-var storeApps = []string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters"}
+var storeApps = []string{"orders", "inventory", "payments", "shipping", "notifications", "deadletters", ConsoleApp}
 
 // storeOverrides sets key to value on every service's state store.
 func storeOverrides(key, value string) map[string]map[string]string {

@@ -41,6 +41,10 @@ type Options struct {
 	// RedisAddr points the redis profile's pub/sub and state stores at another Redis than the machine's
 	// (a PrivateRedis); empty uses RedisAddr.
 	RedisAddr string
+	// Console adds the operations console to a run of every app (an empty Apps). A run of every app leaves it
+	// out otherwise: only the console's own tests need it, and it would cost each of the others a process, a
+	// sidecar and twelve more subscriptions (console.go). A partial run lists "console" in Apps instead.
+	Console bool
 }
 
 // System is a running, isolated orderflow.
@@ -110,12 +114,12 @@ func Daprd(t testing.TB) string {
 // Start runs orderflow for one test and registers its teardown.
 func Start(t testing.TB, opts Options) *System {
 	t.Helper()
-	opts.Apps = withIssuer(opts.Apps)
 	root := Root(t)
 	specs, err := launcher.Load(filepath.Join(root, "dapr.yaml"))
 	if err != nil {
 		t.Fatalf("harness: %v", err)
 	}
+	opts.Apps = withIssuer(withoutConsole(specs, opts))
 	profile := opts.Profile
 	if profile == "" {
 		profile = "redis"
@@ -199,6 +203,9 @@ func Start(t testing.TB, opts Options) *System {
 				appEnv[s.ID][k] = v
 			}
 		}
+	}
+	if slices.ContainsFunc(specs, func(s launcher.Spec) bool { return s.ID == ConsoleApp }) && (len(opts.Apps) == 0 || slices.Contains(opts.Apps, ConsoleApp)) {
+		appEnv = consoleEnv(appEnv, sys)
 	}
 	iso := &launcher.Isolation{Suffix: suffix, TopicPrefix: sys.TopicPrefix, Overrides: overrides, Dir: filepath.Join(tmp, "resources")}
 	only := opts.Apps

@@ -95,6 +95,9 @@ func banner(sys *launcher.System, took time.Duration) {
 			"    -d '{\"email\":\"ada@example.com\",\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2}],\"payment\":{\"cardToken\":\"tok_visa\"}}'\n"+
 			"then follow it:\n  curl -s %s/v1/orders/<id from the Location header> -H \"Authorization: Bearer $TOKEN\"\n", orders.URL(), orders.URL())
 	}
+	if console := sys.App("console"); console != nil {
+		fmt.Fprintf(&b, "\nopen the operations console: %s\n  (sign in with any customer id, such as c-42; tick admin for the dead letters)\n", console.URL())
+	}
 	b.WriteString("\nCtrl-C stops everything.\n")
 	fmt.Print(b.String())
 }

@@ -1,9 +1,12 @@
 // Package issuer is a development-only OpenID Connect issuer: it publishes OIDC discovery and a JWKS, and mints
-// ES256-signed bearer tokens for whatever subject and roles it is asked for, without any login. It exists so
+// ES256-signed bearer tokens for whatever subject and roles it is asked for, either straight from POST /token
+// or through the authorization code flow with PKCE, whose login page asks for a subject and an admin tick but
+// no password (authorize.go: how web apps such as the console log people in). It exists so
 // `make run` has an issuer that the services' verifier (internal/platform/auth) trusts exactly as it trusts a
 // real identity provider in production, through discovery and the JWKS, with no test-only path in the services.
 //
-// DEVELOPMENT ONLY: anyone who can reach POST /token gets a token for any subject, admin role included. It is a
+// DEVELOPMENT ONLY: anyone who can reach POST /token or the login page gets a token for any subject, admin
+// role included. It is a
 // stand-in for a third-party identity provider (Entra ID, Cognito, Google, …), never deployed with orderflow.
 //
 // Its key is generated when it starts and never stored: a restarted issuer publishes a new key id, so tokens
@@ -48,6 +51,7 @@ type Issuer struct {
 	audience string
 	signer   jose.Signer
 	public   jose.JSONWebKey
+	codes    codes
 }
 
 // New returns an issuer with a fresh P-256 key, naming itself issuerURL (the iss claim and the base of its
@@ -152,12 +156,15 @@ func (r Request) validate() error {
 	return nil
 }
 
-// Handler serves GET /.well-known/openid-configuration, GET /jwks.json and POST /token.
+// Handler serves GET /.well-known/openid-configuration, GET /jwks.json, POST /token, and the login of the
+// authorization code flow, GET and POST /authorize (authorize.go).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", i.discovery)
 	mux.HandleFunc("GET /jwks.json", i.jwks)
 	mux.HandleFunc("POST /token", i.token)
+	mux.HandleFunc("GET /authorize", i.authorizePage)
+	mux.HandleFunc("POST /authorize", i.authorizeSubmit)
 	return mux
 }
 
@@ -166,9 +173,15 @@ func (i *Issuer) discovery(w http.ResponseWriter, _ *http.Request) {
 		"issuer":                                i.url,
 		"jwks_uri":                              i.url + "/jwks.json",
 		"token_endpoint":                        i.url + "/token",
+		"authorization_endpoint":                i.url + "/authorize",
 		"id_token_signing_alg_values_supported": []string{string(jose.ES256)},
 		"subject_types_supported":               []string{"public"},
-		"response_types_supported":              []string{"token"},
+		"response_types_supported":              []string{"code"},
+		"grant_types_supported":                 []string{"authorization_code"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"scopes_supported":                      []string{"openid"},
+		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
+		"claims_supported":                      []string{"iss", "aud", "sub", "iat", "exp", "nonce", RoleClaim},
 	})
 }
 
@@ -184,8 +197,26 @@ type tokenRequest struct {
 	TTL string `json:"ttl"`
 }
 
+// token answers POST /token: the authorization code grant (grant_type=authorization_code, from a client that
+// logged someone in at /authorize), or else the development shortcut that mints a token for the subject and
+// roles in the body (tools/token, the tests).
 func (i *Issuer) token(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err != nil {
+			tokenError(w, "invalid_request", "invalid form body: "+err.Error())
+			return
+		}
+		switch grant := r.PostForm.Get("grant_type"); grant {
+		case "authorization_code":
+			i.exchange(w, r)
+			return
+		case "":
+		default:
+			tokenError(w, "unsupported_grant_type", fmt.Sprintf("grant_type %q is not supported (authorization_code is)", grant))
+			return
+		}
+	}
 	req, err := parseTokenRequest(r)
 	if err == nil {
 		var tok Token
